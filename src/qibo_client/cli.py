@@ -1,0 +1,56 @@
+"""The ``qibo-client`` command: a thin dispatcher over the modules that do the work.
+
+Each subcommand lives in its own module, which exposes ``add_arguments(parser)`` and
+``main(args) -> int``. Those modules import their heavy dependencies inside ``main``, so
+``qibo-client --help`` stays fast and works without the server extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from qibo_client import __version__
+
+# subcommand -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("qibo_client.server.cli", "run the reference cluster server (needs the [server] extra)"),
+    "demo": ("qibo_client.demo", "run the demo end to end against an embedded server"),
+    "jobs": ("qibo_client.journal_cli", "list the jobs this machine submitted, with their status"),
+    "result": ("qibo_client.journal_cli", "print the result of one job, by pid"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qibo-client", description="Run Qibo circuits on a remote quantum cluster."
+    )
+    parser.add_argument("--version", action="version", version=f"qibo-client {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        adder = getattr(module, f"add_{name}_arguments", None) or module.add_arguments
+        adder(command)
+        command.set_defaults(_module=module_name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("qibo_client").setLevel(level)
+    module = importlib.import_module(args._module)
+    runner = getattr(module, f"{args.command}_main", None) or module.main
+    return int(runner(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Settings shared by every module, and the typed errors of qibo-client.
+
+Every error the package raises on purpose derives from :class:`QiboClientError`, so a script can
+catch "anything qibo-client says went wrong" in one clause and still tell the cases apart. The
+names ``MalformedResponseError`` and ``JobPostServerError`` come from the original qibo-client API
+and keep their ``message`` attribute and default messages.
+
+Errors are picklable (they cross process pools and Jupyter kernels) and never hold a token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: The service TII runs; ``qibo_client.tii.TII`` points here unless ``QIBO_CLIENT_URL`` says otherwise.
+TII_URL = "https://cloud.qibo.science"
+#: Environment variables read when an argument is omitted.
+TOKEN_ENV = "QIBO_CLIENT_TOKEN"
+URL_ENV = "QIBO_CLIENT_URL"
+
+#: Protocol statuses; ``success`` and ``error`` are the only terminal ones.
+TERMINAL_STATUSES = frozenset({"success", "error"})
+
+
+class QiboClientError(Exception):
+    """Base of every error raised by qibo-client on purpose."""
+
+    default_message = "qibo-client error"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        super().__init__(self.message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild from the keyword state, not from ``args``: subclasses take extra fields.
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _rebuild(cls: type[QiboClientError], state: dict[str, Any]) -> QiboClientError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message"))
+    error.__dict__.update(state)
+    return error
+
+
+class ConfigurationError(QiboClientError, ValueError):
+    """The client cannot be set up as asked: no token, no URL, a bad option."""
+
+    default_message = "qibo-client is not configured"
+
+
+class MalformedResponseError(QiboClientError):
+    """The server answered, but not with what the protocol promises (missing keys, not JSON)."""
+
+    default_message = "Server response body does not contain all the expected keys"
+
+
+class JobPostServerError(QiboClientError):
+    """The server did not queue the job (it answered without a ``pid``)."""
+
+    default_message = "Server failed to post job to queue"
+
+
+class TransportError(QiboClientError, ConnectionError):
+    """The server could not be reached, even after the configured retries."""
+
+    default_message = "Could not reach the server"
+
+
+class QiboApiError(QiboClientError):
+    """The server answered with a non-2xx status.
+
+    Carries what a user needs to act on it: ``status``, the server's ``detail``, and the ``method``
+    and ``url`` of the request (never its headers, which hold the token).
+    """
+
+    default_message = "The server refused the request"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int = 0,
+        detail: str = "",
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        self.status = status
+        self.detail = detail
+        self.method = method
+        self.url = url
+        if message is None:
+            message = f"{method} {url} failed with HTTP {status}: {detail or 'no detail given'}"
+        super().__init__(message)
+
+
+class AuthenticationError(QiboApiError):
+    """401: the token is missing, wrong or revoked."""
+
+
+class JobNotFoundError(QiboApiError):
+    """404 on a job: it does not exist, was deleted, or belongs to another user."""
+
+
+class RateLimitError(QiboApiError):
+    """429 that outlived the retries: the server asks to slow down."""
+
+
+class JobFailedError(QiboClientError):
+    """The job reached the ``error`` state; ``reason`` is the server's ``stderr``."""
+
+    def __init__(self, message: str | None = None, *, pid: str = "", reason: str = "") -> None:
+        self.pid = pid
+        self.reason = reason
+        if message is None:
+            message = f"Job {pid} failed on the server: {reason or 'no reason given'}"
+        super().__init__(message)
+
+
+class JobTimeoutError(QiboClientError, TimeoutError):
+    """A wait ended before the job did. The job keeps running and stays retrievable by ``pid``."""
+
+    def __init__(self, message: str | None = None, *, pid: str = "", timeout: float = 0.0) -> None:
+        self.pid = pid
+        self.timeout = timeout
+        if message is None:
+            message = (
+                f"Job {pid} did not finish within {timeout:g} s; it is still on the server. "
+                f"Resume with client.get_job({pid!r}).wait() or `qibo-client result {pid}`."
+            )
+        super().__init__(message)
+
+
+class UnknownJobStatusError(MalformedResponseError):
+    """The server reported a status this client does not know; waiting on it could be forever."""
+
+
+class IncompatibleVersionsError(QiboClientError, AssertionError):
+    """Local qibo and the server's qibo cannot work together (the original API raised AssertionError)."""
+
+    default_message = "Local qibo version is incompatible with the server's"
+
+
+class UnsupportedCircuitError(QiboClientError, ValueError):
+    """The circuit (or what was asked of its result) cannot travel to the cluster unchanged."""
+
+    default_message = "This circuit cannot be run on the remote cluster"
+
+
+class UnsafeResultError(MalformedResponseError):
+    """A downloaded result archive tried something a result file must not do (path escape, code)."""
+
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "TII_URL",
+    "TOKEN_ENV",
+    "URL_ENV",
+    "AuthenticationError",
+    "ConfigurationError",
+    "IncompatibleVersionsError",
+    "JobFailedError",
+    "JobNotFoundError",
+    "JobPostServerError",
+    "JobTimeoutError",
+    "MalformedResponseError",
+    "QiboApiError",
+    "QiboClientError",
+    "RateLimitError",
+    "TransportError",
+    "UnknownJobStatusError",
+    "UnsafeResultError",
+    "UnsupportedCircuitError",
+]
