@@ -1,0 +1,156 @@
+"""What a user sees while a wait lasts: one status line per slow wait, one bar per batch.
+
+Nothing is shown for a fast job: the status line starts only once a single wait has lasted more
+than :data:`SHOW_AFTER` seconds, and a batch shows one bar for all its jobs instead of one line per
+job. Drawing is left to rich (terminal and Jupyter alike); this module only decides *whether* to
+show and *what* to say.
+
+Off with ``Client(progress=False)`` or ``QIBO_CLIENT_PROGRESS=0``; forced on with
+``QIBO_CLIENT_PROGRESS=1``. By default it is on only when stderr is a terminal or in a notebook.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import TracebackType
+from typing import Any
+
+#: Environment switch: "0"/"false"/"off" disables, "1"/"true"/"on" forces.
+PROGRESS_ENV = "QIBO_CLIENT_PROGRESS"
+#: A wait shorter than this shows nothing.
+SHOW_AFTER = 1.0
+
+
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    get_ipython = getattr(shell, "get_ipython", None)
+    instance = get_ipython() if get_ipython else None
+    return type(instance).__name__ == "ZMQInteractiveShell"
+
+
+def progress_enabled(setting: bool | None = None) -> bool:
+    """Resolve the switch: explicit argument, else the environment, else "is anyone watching"."""
+    if setting is not None:
+        return bool(setting)
+    env = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if env in {"0", "false", "off", "no"}:
+        return False
+    if env in {"1", "true", "on", "yes"}:
+        return True
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty and isatty()) or _in_notebook()
+
+
+def describe(job: dict[str, Any], elapsed: float) -> str:
+    """One line: status, queue position, estimated wait, elapsed time."""
+    parts = [f"job {job.get('pid', '?')}: {job.get('status', '?')}"]
+    position = job.get("queue_position")
+    if isinstance(position, int) and position > 0:
+        parts.append(f"position {position} in queue")
+    etd = job.get("etd_seconds")
+    if isinstance(etd, (int, float)) and etd > 0:
+        parts.append(f"about {etd:.0f} s left")
+    parts.append(f"{elapsed:.0f} s elapsed")
+    return ", ".join(parts)
+
+
+class WaitStatus:
+    """A status line for one job's wait, started lazily after :data:`SHOW_AFTER` seconds."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.shown = False
+        self._status: Any = None
+
+    def update(self, job: dict[str, Any], elapsed: float) -> None:
+        if not self.enabled or elapsed < SHOW_AFTER:
+            return
+        text = describe(job, elapsed)
+        if self._status is None:
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status(text)
+            self._status.start()
+            self.shown = True
+        else:
+            self._status.update(text)
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def __enter__(self) -> WaitStatus:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class BatchProgress:
+    """One progress bar for a batch of jobs, shown only when the batch takes a while."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled = enabled and total > 0
+        self.total = total
+        self.done = 0
+        self.shown = False
+        self._progress: Any = None
+        self._task: Any = None
+
+    def advance(self, elapsed: float) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        if self._progress is None:
+            if elapsed < SHOW_AFTER or self.done >= self.total:
+                return
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("qibo-client jobs"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._task = self._progress.add_task("jobs", total=self.total, completed=self.done)
+            self._progress.start()
+            self.shown = True
+        else:
+            self._progress.update(self._task, completed=self.done)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def __enter__(self) -> BatchProgress:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+__all__ = ["PROGRESS_ENV", "BatchProgress", "WaitStatus", "describe", "progress_enabled"]

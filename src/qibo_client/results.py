@@ -1,0 +1,221 @@
+"""Sparse frequencies <-> dense NumPy, and the safe reading of a result archive.
+
+Servers of this protocol put the counts in the job's JSON (``frequencies``); that is the fast path
+and needs nothing here but :func:`dense_from_frequencies`. A server that gives none is read
+through its download: a gzip tar holding ``results.npy``, which is qibo's ``result.dump()`` file, a
+pickle inside a NumPy file. Unpickling it naively would let the server run code on the user's
+machine, so this module
+
+- reads tar members in memory (nothing is extracted to disk) after checking each one: a regular
+  file, a plain relative name, a bounded size;
+- loads ``results.npy`` with ``allow_pickle=False`` first and, only for an object array, through a
+  :class:`pickle.Unpickler` whose ``find_class`` admits NumPy's array-rebuilding callables and
+  plain builtin containers, nothing else.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import pickle
+import tarfile
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from qibo_client.config import MalformedResponseError, UnsafeResultError, UnsupportedCircuitError
+
+logger = logging.getLogger("qibo_client.results")
+
+#: Largest number of measured bits turned into a dense array (2**30 int64 = 8 GiB already).
+MAX_DENSE_BITS = 30
+#: Bounds on what a result archive may hold.
+MAX_MEMBER_BYTES = 256 * 1024 * 1024
+MAX_MEMBERS = 16
+
+#: The only globals a result pickle may name: NumPy's array reconstruction and plain containers.
+_ALLOWED_GLOBALS = frozenset(
+    {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("builtins", "dict"),
+        ("builtins", "list"),
+        ("builtins", "tuple"),
+        ("builtins", "set"),
+        ("builtins", "frozenset"),
+        ("builtins", "complex"),
+        ("_codecs", "encode"),  # protocol-2 pickles spell bytes this way
+    }
+)
+
+
+def dense_from_frequencies(frequencies: Mapping[str, int], nbits: int | None = None) -> np.ndarray:
+    """Counts as an int64 array of length ``2**nbits``; index = the bitstring read as binary.
+
+    ``nbits`` defaults to the length of the keys. Above :data:`MAX_DENSE_BITS` the dense form would
+    not fit in memory: the error points to the sparse form instead.
+    """
+    if nbits is None:
+        nbits = len(next(iter(frequencies), ""))
+    if nbits > MAX_DENSE_BITS:
+        raise UnsupportedCircuitError(
+            f"{nbits} measured bits would need a dense array of 2**{nbits} entries; "
+            "use job.frequencies() for the sparse {bitstring: count} form instead."
+        )
+    dense = np.zeros(2**nbits, dtype=np.int64)
+    for bits, count in frequencies.items():
+        if len(bits) != nbits:
+            raise MalformedResponseError(
+                f"Outcome {bits!r} does not have {nbits} bits like the other outcomes"
+            )
+        dense[int(bits, 2) if bits else 0] += int(count)
+    return dense
+
+
+def validate_frequencies(value: Any) -> dict[str, int]:
+    """Check that the server's ``frequencies`` is ``{bitstring: count}``; return it typed."""
+    if not isinstance(value, dict):
+        raise MalformedResponseError(f"'frequencies' is a {type(value).__name__}, not an object")
+    out: dict[str, int] = {}
+    for bits, count in value.items():
+        if not isinstance(bits, str) or set(bits) - {"0", "1"} or not isinstance(count, int):
+            raise MalformedResponseError(f"Bad outcome in 'frequencies': {bits!r}: {count!r}")
+        out[bits] = count
+    return out
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that can rebuild NumPy arrays and plain containers, and nothing else."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED_GLOBALS:
+            return super().find_class(module, name)
+        if module == "numpy.dtypes" and name.endswith("DType"):
+            return super().find_class(module, name)
+        raise UnsafeResultError(
+            f"The result file asks to construct {module}.{name}, which a result never needs; "
+            "refusing to load it."
+        )
+
+
+def load_npy(data: bytes) -> Any:
+    """Read a ``.npy`` payload; object arrays go through the restricted unpickler."""
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" not in str(exc):
+            raise MalformedResponseError(f"results.npy is not a NumPy file: {exc}") from None
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        else:
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    except ValueError as exc:
+        raise MalformedResponseError(f"results.npy has a bad header: {exc}") from None
+    if not dtype.hasobject:
+        raise MalformedResponseError("results.npy could not be read")
+    try:
+        array = _RestrictedUnpickler(stream).load()
+    except UnsafeResultError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise MalformedResponseError(f"results.npy could not be unpickled: {exc}") from None
+    if not isinstance(array, np.ndarray) or array.shape != tuple(shape):
+        raise MalformedResponseError("results.npy does not hold the array its header describes")
+    return array
+
+
+def read_archive(blob: bytes) -> dict[str, bytes]:
+    """The members of a result archive, in memory, after checking every one of them."""
+    members: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:*") as tar:
+            for count, member in enumerate(tar, start=1):
+                if count > MAX_MEMBERS:
+                    raise UnsafeResultError("The result archive holds too many members")
+                _check_member(member)
+                extracted = tar.extractfile(member)
+                if extracted is None:  # pragma: no cover - regular files always have data
+                    raise UnsafeResultError(f"Archive member {member.name!r} has no data")
+                members[member.name.removeprefix("./")] = extracted.read()
+    except tarfile.TarError as exc:
+        raise MalformedResponseError(f"The result download is not a tar archive: {exc}") from None
+    return members
+
+
+def _check_member(member: tarfile.TarInfo) -> None:
+    name = member.name
+    parts = name.replace("\\", "/").split("/")
+    if not member.isfile():
+        raise UnsafeResultError(f"Archive member {name!r} is not a regular file")
+    if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+        raise UnsafeResultError(f"Archive member {name!r} escapes its folder")
+    if member.size < 0 or member.size > MAX_MEMBER_BYTES:
+        raise UnsafeResultError(f"Archive member {name!r} is too large ({member.size} bytes)")
+
+
+def frequencies_from_dump(payload: Any) -> dict[str, int]:
+    """Counts from qibo's ``MeasurementOutcomes.to_dict()`` (what ``result.dump`` saves).
+
+    Samples give the exact counts; bit order is measurement order, as in qibo's
+    ``frequencies(binary=True)``.
+    """
+    if isinstance(payload, np.ndarray) and payload.dtype.hasobject and payload.shape == ():
+        payload = payload.item()
+    if not isinstance(payload, dict):
+        raise MalformedResponseError("results.npy does not hold a qibo result dictionary")
+    samples = payload.get("samples")
+    if samples is not None:
+        samples = np.asarray(samples)
+        if samples.ndim != 2:
+            raise MalformedResponseError("results.npy samples are not a 2-D array")
+        counts: dict[str, int] = {}
+        for row in samples.astype(np.int64):
+            key = "".join("1" if bit else "0" for bit in row)
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+    probabilities = payload.get("probabilities")
+    nshots = payload.get("nshots")
+    if probabilities is not None and isinstance(nshots, int):
+        probs = np.asarray(probabilities, dtype=float)
+        nbits = max(1, probs.size - 1).bit_length()
+        logger.warning(
+            "The server's result holds probabilities but no samples; counts are re-sampled locally."
+        )
+        drawn = np.random.default_rng().multinomial(nshots, probs / probs.sum())
+        return {format(i, f"0{nbits}b"): int(c) for i, c in enumerate(drawn) if c}
+    raise MalformedResponseError("results.npy holds neither samples nor probabilities")
+
+
+def frequencies_from_archive(blob: bytes) -> dict[str, int]:
+    """Counts from a download archive; prefers a JSON ``frequencies.json`` if a server adds one."""
+    members = read_archive(blob)
+    if "frequencies.json" in members:
+        try:
+            return validate_frequencies(json.loads(members["frequencies.json"]))
+        except ValueError as exc:
+            raise MalformedResponseError(f"frequencies.json is not JSON: {exc}") from None
+    if "results.npy" not in members:
+        raise MalformedResponseError(
+            f"The result archive has no results.npy (members: {sorted(members)})"
+        )
+    return frequencies_from_dump(load_npy(members["results.npy"]))
+
+
+__all__ = [
+    "MAX_DENSE_BITS",
+    "dense_from_frequencies",
+    "frequencies_from_archive",
+    "frequencies_from_dump",
+    "load_npy",
+    "read_archive",
+    "validate_frequencies",
+]
