@@ -184,13 +184,11 @@ class Job:
             first = True
             while True:
                 remaining = float("inf") if deadline is None else deadline - time.monotonic()
-                if remaining <= 0:
-                    raise JobTimeoutError(pid=self.pid, timeout=float(timeout or 0.0))
                 if client._server_waits is not False:
                     # The first hold is short when a status line may need to appear after ~1 s.
                     asked = min(remaining, 1.0 if (first and display.enabled) else cap)
                     sent = time.monotonic()
-                    status = self.refresh(wait=asked)
+                    status = self.refresh(wait=asked if asked > 0 else None)
                     took = time.monotonic() - sent
                     if status.is_terminal:
                         return status
@@ -204,10 +202,13 @@ class Job:
                             )
                         client._server_waits = supported
                 else:
-                    time.sleep(min(next(intervals), remaining))
+                    if not first:
+                        time.sleep(max(0.0, min(next(intervals), remaining)))
                     status = self.refresh()
                     if status.is_terminal:
                         return status
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise JobTimeoutError(pid=self.pid, timeout=float(timeout or 0.0))
                 first = False
                 display.update(self._data, time.monotonic() - start)
 

@@ -242,9 +242,9 @@ class Client:
         statuses = []
         with BatchProgress(self.progress, len(jobs)) as bar:
             for job in jobs:
-                remaining = None if timeout is None else timeout - (time.monotonic() - start)
-                if remaining is not None and remaining <= 0 and not job.is_final:
-                    remaining = 1e-9  # let wait() raise the typed error for this job
+                remaining = None
+                if timeout is not None:  # past the deadline, wait() still looks once
+                    remaining = max(0.0, timeout - (time.monotonic() - start))
                 statuses.append(job.wait(remaining, show_progress=False))
                 bar.advance(time.monotonic() - start)
         return statuses
