@@ -1,0 +1,26 @@
+"""Shared values and builders of the client tests."""
+
+from __future__ import annotations
+
+FAKE = "http://fake.qibo.test"
+FAKE_TOKEN = "tok-SECRET-1234567890"
+VERSIONS = {"server_qibo_version": "0.3.6", "minimum_client_qibo_version": "0.3.0"}
+
+
+def job_object(pid: str, status: str, **fields: object) -> dict[str, object]:
+    """A job object as the protocol describes it."""
+    body: dict[str, object] = {
+        "pid": pid,
+        "status": status,
+        "user": {"email": "a@b.c"},
+        "device": "sim",
+        "project": "personal",
+        "nshots": 10,
+        "queue_position": 0,
+        "etd_seconds": 0,
+        "frequencies": None,
+        "stdout": "",
+        "stderr": "",
+    }
+    body.update(fields)
+    return body

@@ -1,0 +1,38 @@
+"""Fixtures of the client tests: an isolated journal, no live display, a fake server for replies
+that a real server cannot give (the live server comes from the top-level ``cluster`` fixture)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import responses
+from client_fakes import FAKE, FAKE_TOKEN, VERSIONS
+
+from qibo_client.qibo_client import Client
+from qibo_client.transport import default_retry
+
+
+@pytest.fixture(autouse=True)
+def journal_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test writes its journal under its own tmp_path, never in the user's cache."""
+    monkeypatch.setenv("QIBO_CLIENT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("QIBO_CLIENT_TOKEN", raising=False)
+    monkeypatch.delenv("QIBO_CLIENT_URL", raising=False)
+    monkeypatch.delenv("QIBO_CLIENT_PROGRESS", raising=False)
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def fake() -> Iterator[responses.RequestsMock]:
+    """A fake server answering the version check; tests add the replies they need."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(f"{FAKE}/api/qibo_version/", json=VERSIONS)
+        yield mock
+
+
+@pytest.fixture
+def fake_client(fake: responses.RequestsMock) -> Client:
+    """A client of the fake server with instant retries (no backoff sleeps in tests)."""
+    return Client(FAKE, FAKE_TOKEN, progress=False, retry=default_retry(backoff_factor=0))

@@ -1,0 +1,264 @@
+"""Jobs against replies a real server cannot give: unknown statuses, an old server that ignores
+server-side waits, failed jobs, and result downloads that try to escape or run code."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import responses
+from client_fakes import FAKE, FAKE_TOKEN, job_object
+
+from qibo_client.config import (
+    IncompatibleVersionsError,
+    JobFailedError,
+    JobTimeoutError,
+    MalformedResponseError,
+    UnknownJobStatusError,
+    UnsafeResultError,
+    UnsupportedCircuitError,
+)
+from qibo_client.job import Job, JobStatus
+from qibo_client.qibo_client import Client, wait_for_response_to_get_request
+from qibo_client.results import dense_from_frequencies, frequencies_from_archive, load_npy
+
+QASM = "OPENQASM 2.0;"
+JOB = f"{FAKE}/api/jobs/j1/"
+
+
+def _tar(members: dict[str, bytes], *, link: str | None = None) -> bytes:
+    blob = io.BytesIO()
+    with tarfile.open(fileobj=blob, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        if link is not None:
+            info = tarfile.TarInfo("results.npy")
+            info.type = tarfile.SYMTYPE
+            info.linkname = link
+            tar.addfile(info)
+    return blob.getvalue()
+
+
+def _qibo_dump(samples: np.ndarray) -> bytes:
+    """The shape of qibo's ``result.dump()``: np.save of the ``to_dict()`` dictionary."""
+    payload = {
+        "measurements": ['{"name": "measure", "_target_qubits": [0, 1], "_class": "M"}'],
+        "probabilities": None,
+        "samples": samples,
+        "nshots": len(samples),
+        "nqubits": 2,
+        "dtype": "MeasurementOutcomes",
+        "qibo": "0.3.6",
+    }
+    blob = io.BytesIO()
+    np.save(blob, payload, allow_pickle=True)
+    return blob.getvalue()
+
+
+class _RunsCode:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _evil_npy(marker: Path) -> bytes:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|O", "fortran_order": False, "shape": ()}
+    )
+    return header.getvalue() + pickle.dumps(_RunsCode(marker), protocol=3)
+
+
+# -- statuses and waits -----------------------------------------------------------------------
+
+
+def test_status_parse_is_case_insensitive_and_knows_terminals() -> None:
+    assert JobStatus.parse("SUCCESS") is JobStatus.SUCCESS
+    assert JobStatus.parse(" Running ") is JobStatus.RUNNING
+    assert {s for s in JobStatus if s.is_terminal} == {JobStatus.SUCCESS, JobStatus.ERROR}
+
+
+def test_unknown_status_is_an_error_not_a_wait(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    fake.get(JOB, json=job_object("j1", "frozen"))
+    with pytest.raises(UnknownJobStatusError) as info:
+        Job.from_pid(fake_client, "j1").wait()
+    assert "frozen" in str(info.value)
+    assert len([c for c in fake.calls if c.request.url.startswith(JOB)]) == 1
+
+
+def test_old_server_ignoring_waits_falls_back_to_polling(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    fake.get(JOB, json=job_object("j1", "queueing"))
+    fake.get(JOB, json=job_object("j1", "running"))
+    fake.get(JOB, json=job_object("j1", "success", frequencies={"00": 6, "11": 4}))
+    job = Job.from_pid(fake_client, "j1")
+    assert job.frequencies() == {"00": 6, "11": 4}
+    urls = [c.request.url for c in fake.calls if c.request.url.startswith(JOB)]
+    assert len(urls) == 3
+    assert "wait=" in urls[0]
+    assert all("wait=" not in url for url in urls[1:])
+    assert fake_client._server_waits is False
+
+
+def test_timeout_raises_with_pid_and_leaves_the_job(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    fake.get(JOB, json=job_object("j1", "queueing"))
+    job = Job.from_pid(fake_client, "j1")
+    with pytest.raises(JobTimeoutError) as info:
+        job.wait(timeout=0)
+    assert info.value.pid == "j1"
+    assert "get_job('j1')" in str(info.value)
+    assert fake.calls[-1].request.method == "GET"  # nothing was cancelled or deleted
+    assert job.status() is JobStatus.QUEUEING
+
+
+def test_a_final_job_costs_nothing_more(fake: responses.RequestsMock, fake_client: Client) -> None:
+    fake.get(JOB, json=job_object("j1", "success", frequencies={"1": 10}))
+    job = Job.from_pid(fake_client, "j1")
+    assert job.wait() is JobStatus.SUCCESS
+    before = len(fake.calls)
+    assert job.status() is JobStatus.SUCCESS
+    assert job.frequencies() == {"1": 10}
+    assert job.dense_frequencies().tolist() == [0, 10]
+    assert len(fake.calls) == before
+
+
+def test_run_circuit_is_one_round_trip_when_the_server_holds_the_answer(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    fake.post(f"{FAKE}/api/jobs/", json=job_object("j1", "success", frequencies={"00": 7, "11": 3}))
+    before = len(fake.calls)
+    counts = fake_client.run_circuit(QASM, nshots=10)
+    assert counts is not None
+    assert counts.dtype == np.int64
+    assert counts.tolist() == [7, 0, 0, 3]
+    assert len(fake.calls) - before == 1
+
+
+def test_failed_job_returns_none_and_logs_the_reason(
+    fake: responses.RequestsMock, fake_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.post(f"{FAKE}/api/jobs/", json={"pid": "j1", "status": "queueing"})
+    fake.get(JOB, json=job_object("j1", "error", stderr="qubit 7 does not exist"))
+    with caplog.at_level(logging.ERROR, logger="qibo_client"):
+        assert fake_client.run_circuit(QASM, nshots=10) is None
+    assert any("qubit 7 does not exist" in r.getMessage() for r in caplog.records)
+    with pytest.raises(JobFailedError) as info:
+        Job.from_pid(fake_client, "j1").frequencies()
+    assert info.value.reason == "qubit 7 does not exist"
+
+
+def test_wait_for_response_to_get_request_returns_the_final_response(
+    fake: responses.RequestsMock,
+) -> None:
+    fake.get(JOB, json=job_object("j1", "pending"))
+    fake.get(JOB, json=job_object("j1", "success", frequencies={"0": 1}))
+    response = wait_for_response_to_get_request(JOB, token=FAKE_TOKEN)
+    assert response.json()["status"] == "success"
+    assert fake.calls[-1].request.headers["x-api-token"] == FAKE_TOKEN
+
+
+# -- versions -----------------------------------------------------------------------------------
+
+
+def _versions(fake: responses.RequestsMock, body: dict[str, str]) -> None:
+    fake.replace(responses.GET, f"{FAKE}/api/qibo_version/", json=body)
+
+
+def test_local_qibo_below_the_minimum_is_refused(fake: responses.RequestsMock) -> None:
+    _versions(fake, {"server_qibo_version": "9.0.0", "minimum_client_qibo_version": "9.0.0"})
+    with pytest.raises(IncompatibleVersionsError) as info:
+        Client(FAKE, FAKE_TOKEN, progress=False)
+    assert isinstance(info.value, AssertionError)
+    assert "9.0.0" in str(info.value)
+
+
+def test_old_server_with_another_version_is_refused(fake: responses.RequestsMock) -> None:
+    _versions(fake, {"qibo_version": "0.2.1"})
+    with pytest.raises(IncompatibleVersionsError):
+        Client(FAKE, FAKE_TOKEN, progress=False)
+    _versions(fake, {"qibo_version": "0.3.6"})
+    assert Client(FAKE, FAKE_TOKEN, progress=False).server_versions == {"qibo_version": "0.3.6"}
+
+
+def test_newer_server_only_warns(
+    fake: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    _versions(fake, {"server_qibo_version": "0.9.0", "minimum_client_qibo_version": "0.3.0"})
+    with caplog.at_level(logging.WARNING, logger="qibo_client"):
+        Client(FAKE, FAKE_TOKEN, progress=False)
+    assert any("0.9.0" in r.getMessage() for r in caplog.records)
+
+
+def test_version_payload_without_versions_is_malformed(fake: responses.RequestsMock) -> None:
+    _versions(fake, {"hello": "world"})
+    with pytest.raises(MalformedResponseError):
+        Client(FAKE, FAKE_TOKEN, progress=False)
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+def test_success_without_json_frequencies_reads_the_download(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    samples = np.array([[0, 0], [1, 1], [1, 1], [0, 1]])
+    fake.get(JOB, json=job_object("j1", "success", frequencies=None))
+    fake.get(f"{JOB}download/", body=_tar({"results.npy": _qibo_dump(samples)}))
+    job = Job.from_pid(fake_client, "j1")
+    assert job.frequencies() == {"00": 1, "11": 2, "01": 1}
+    assert job.dense_frequencies().tolist() == [1, 1, 0, 2]
+
+
+@pytest.mark.parametrize("name", ["../results.npy", "/tmp/results.npy", "a/../../results.npy"])
+def test_tar_member_escaping_its_folder_is_refused(name: str) -> None:
+    with pytest.raises(UnsafeResultError):
+        frequencies_from_archive(_tar({name: b"x"}))
+
+
+def test_tar_link_is_refused() -> None:
+    with pytest.raises(UnsafeResultError):
+        frequencies_from_archive(_tar({}, link="/etc/passwd"))
+
+
+def test_results_npy_that_runs_code_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    with pytest.raises(UnsafeResultError) as info:
+        frequencies_from_archive(_tar({"results.npy": _evil_npy(marker)}))
+    assert "posix.system" in str(info.value) or "os.system" in str(info.value)
+    assert not marker.exists()
+
+
+def test_restricted_loader_rebuilds_plain_arrays() -> None:
+    blob = io.BytesIO()
+    np.save(blob, np.arange(4))
+    assert load_npy(blob.getvalue()).tolist() == [0, 1, 2, 3]
+
+
+def test_dense_form_indexes_by_binary_value_and_refuses_huge_registers() -> None:
+    assert dense_from_frequencies({"10": 3, "01": 2}).tolist() == [0, 2, 3, 0]
+    with pytest.raises(UnsupportedCircuitError) as info:
+        dense_from_frequencies({"0" * 40: 1})
+    assert "job.frequencies()" in str(info.value)
+
+
+def test_malformed_frequencies_are_rejected(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    fake.get(JOB, json=job_object("j1", "success", frequencies={"0x": 1}))
+    with pytest.raises(MalformedResponseError):
+        Job.from_pid(fake_client, "j1").wait()
