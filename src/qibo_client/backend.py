@@ -1,0 +1,207 @@
+"""qibo's side of the plugin: ``qibo.set_backend("qibo-client", ...)`` runs circuits on the cluster.
+
+qibo finds a backend by importing the module named after it and calling
+``qibo_client.MetaBackend.load(**kwargs)`` (``MetaBackend().list_available()`` for
+``qibo.list_available_backends``); the same class is published under the ``qibo.backends``
+entry point. ``RemoteTIIBackend`` subclasses ``NumpyBackend`` so that everything qibo computes
+locally (matrices, Hamiltonians, optimisers, quantum-info helpers) keeps working; only circuit
+execution goes to the cluster:
+
+    backend -> qasm (refusals, bases) -> Client.submit -> Job.frequencies -> outcomes -> backend
+
+What cannot travel fails loudly with :class:`UnsupportedCircuitError` instead of running with
+other semantics: initial states, state-vector requests (``result.state()``, exact expectation
+values), and whatever :mod:`qibo_client.qasm` refuses. The backend leaves ``qubits`` and
+``natives`` unset on purpose: setting them would make qibo transpile locally, and the server
+transpiles for its own device.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from qibo.backends.numpy import NumpyBackend
+
+from qibo_client import __version__
+from qibo_client.config import (
+    TII_URL,
+    TOKEN_ENV,
+    URL_ENV,
+    ConfigurationError,
+    UnsupportedCircuitError,
+)
+from qibo_client.outcomes import STATE_HINT, RemoteMeasurementOutcomes
+from qibo_client.qasm import to_qasm
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qibo_client.qibo_client import Client
+
+logger = logging.getLogger(__name__)
+
+#: How long the server may hold a submission so that a fast job is one round trip.
+SUBMIT_WAIT = 10.0
+
+_INITIAL_STATE_HINT = (
+    "Initial states cannot be sent to the cluster, which always starts from |0...0>. Prepare "
+    "the state with gates at the start of the circuit instead (e.g. preparation + circuit)."
+)
+
+
+class RemoteTIIBackend(NumpyBackend):
+    """A qibo backend that executes circuits on a remote cluster and computes the rest locally.
+
+    ``token`` and ``url`` default to ``QIBO_CLIENT_TOKEN`` and ``QIBO_CLIENT_URL`` (then TII's
+    service); ``device`` is the cluster partition (``"sim"``: the ideal simulator), shown by qibo
+    as the backend's platform; ``timeout`` bounds the wait for each result in seconds (None: no
+    limit; a job that outlives it stays on the server, see ``JobTimeoutError``).
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        url: str | None = None,
+        device: str = "sim",
+        project: str = "personal",
+        verbatim: bool = False,
+        timeout: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.name = "qibo-client"
+        self.platform = device
+        self.project = project
+        self.verbatim = verbatim
+        self.timeout = timeout
+        self.url = (url or os.environ.get(URL_ENV) or TII_URL).rstrip("/")
+        token = token or os.environ.get(TOKEN_ENV)
+        if not token:
+            raise ConfigurationError(
+                f"No token for the qibo-client backend: pass "
+                f"qibo.set_backend('qibo-client', token=...) or set {TOKEN_ENV}."
+            )
+        self._token = token
+        self._client: Client | None = None
+        self.versions["qibo-client"] = __version__
+
+    def __repr__(self) -> str:
+        return f"{self.name} ({self.platform} at {self.url})"
+
+    @property
+    def device_name(self) -> str:
+        """The cluster device (partition) circuits run on; qibo shows it as ``platform``."""
+        return str(self.platform)
+
+    @property
+    def client(self) -> Client:
+        """The connection, opened on first use (its version check costs one round trip)."""
+        if self._client is None:
+            from qibo_client.qibo_client import Client
+
+            self._client = Client(self.url, self._token)
+        return self._client
+
+    # -- execution ---------------------------------------------------------------------------
+
+    def execute_circuit(
+        self, circuit: Any, initial_state: Any = None, nshots: int | None = 1000
+    ) -> RemoteMeasurementOutcomes:
+        """Run ``circuit`` on the cluster; ``nshots=None`` means the device's default."""
+        if initial_state is not None:
+            raise UnsupportedCircuitError(_INITIAL_STATE_HINT)
+        qasm = to_qasm(circuit)
+        job = self.client.submit(
+            qasm,
+            nshots=nshots,
+            device=self.device_name,
+            project=self.project,
+            verbatim=self.verbatim,
+            wait=SUBMIT_WAIT,
+        )
+        logger.debug("Circuit of %d qubits sent as job %s", circuit.nqubits, job.pid)
+        return self._outcomes(circuit, job.frequencies(timeout=self.timeout))
+
+    def execute_circuits(
+        self,
+        circuits: Sequence[Any],
+        initial_states: Any = None,
+        nshots: int | None = None,
+        processes: int | None = None,
+    ) -> list[RemoteMeasurementOutcomes]:
+        """Submit every circuit at once, then wait for them together.
+
+        Variational loops with several measurement groups come through here on every step, so
+        the cluster runs the group in parallel instead of one round trip after another.
+        ``processes`` is accepted for qibo's signature and ignored: the cluster schedules.
+        """
+        if initial_states is not None:
+            raise UnsupportedCircuitError(_INITIAL_STATE_HINT)
+        texts = [to_qasm(circuit) for circuit in circuits]  # refuse before anything is queued
+        jobs = self.client.submit_many(
+            texts,
+            nshots=nshots,
+            device=self.device_name,
+            project=self.project,
+            verbatim=self.verbatim,
+        )
+        self.client.wait_all(jobs, timeout=self.timeout)
+        return [
+            self._outcomes(circuit, job.frequencies())
+            for circuit, job in zip(circuits, jobs, strict=True)
+        ]
+
+    def _outcomes(self, circuit: Any, counts: dict[str, int]) -> RemoteMeasurementOutcomes:
+        result = RemoteMeasurementOutcomes(
+            circuit.measurements, counts, backend=self, nqubits=circuit.nqubits
+        )
+        # qibo's expectation helpers read this, and run the circuit again when it is unset.
+        circuit._final_state = result
+        return result
+
+    # -- what needs the state vector ---------------------------------------------------------
+
+    def exp_value_observable_symbolic(self, *args: Any, **kwargs: Any) -> Any:
+        """Refused: an exact expectation value needs the state vector, which stays remote."""
+        raise UnsupportedCircuitError(STATE_HINT)
+
+    def execute_circuit_repeated(self, *args: Any, **kwargs: Any) -> Any:
+        raise UnsupportedCircuitError(
+            "Repeated (noisy or collapsing) execution cannot run remotely; see qibo_client.qasm."
+        )
+
+
+class MetaBackend:
+    """What qibo calls to build the backend: ``MetaBackend.load(**kwargs)``."""
+
+    @staticmethod
+    def load(**kwargs: Any) -> RemoteTIIBackend:
+        """Build a :class:`RemoteTIIBackend`; ``platform`` (what qibo passes) means ``device``.
+
+        ``QIBO_BACKEND=qibo-client`` makes qibo pass ``platform=QIBO_PLATFORM``, possibly None.
+        """
+        platform = kwargs.pop("platform", None)
+        device = kwargs.pop("device", None)
+        if platform and device and platform != device:
+            raise ConfigurationError(
+                f"platform={platform!r} and device={device!r} disagree; they are synonyms here, "
+                "pass only one."
+            )
+        allowed = {"token", "url", "project", "verbatim", "timeout"}
+        unknown = sorted(set(kwargs) - allowed)
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown option(s) for the qibo-client backend: {', '.join(unknown)}. "
+                f"Accepted: device (or platform), {', '.join(sorted(allowed))}."
+            )
+        return RemoteTIIBackend(device=device or platform or "sim", **kwargs)
+
+    def list_available(self) -> bool:
+        """Whether the backend can be built without arguments: a token is in the environment.
+
+        No network call: qibo asks this while listing backends, which must stay fast offline.
+        """
+        return bool(os.environ.get(TOKEN_ENV))
+
+
+__all__ = ["SUBMIT_WAIT", "MetaBackend", "RemoteTIIBackend"]
