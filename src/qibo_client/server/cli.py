@@ -1,0 +1,119 @@
+"""``qibo-client serve``: run the reference cluster server.
+
+This module is imported to build the ``qibo-client`` parser, so it imports nothing heavy at the top:
+uvicorn, FastAPI and the server load inside :func:`main`.
+
+With no accounts configured and an empty database, ``serve`` creates one user and prints its token,
+once: the only thing the server ever prints. Later starts on the same database only say which user
+exists (the token is not stored, only its digest, so it cannot be shown again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+logger = logging.getLogger("qibo_client.server")
+
+DEFAULT_DB = "qibo-cluster.sqlite3"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument("--db", default=DEFAULT_DB, help="SQLite file for users, jobs, results")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, (os.cpu_count() or 2) - 1),
+        help="simulation worker processes (0 queues jobs without running them)",
+    )
+    parser.add_argument(
+        "--accounts",
+        default=None,
+        help="JSON file of users and tokens (default: $QIBO_SERVER_ACCOUNTS)",
+    )
+    parser.add_argument(
+        "--max-body-bytes", type=int, default=1 << 20, help="largest request body accepted"
+    )
+
+
+def _parse(argv: Sequence[str] | argparse.Namespace | None) -> argparse.Namespace:
+    if isinstance(argv, argparse.Namespace):
+        return argv
+    parser = argparse.ArgumentParser(prog="qibo-client serve")
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
+    """Serve until interrupted. Accepts the dispatcher's Namespace or a list of arguments."""
+    args = _parse(argv)
+    try:
+        import uvicorn
+
+        from qibo_client.server.accounts import (
+            ACCOUNTS_ENV,
+            DEFAULT_PROJECT,
+            AccountsError,
+            AccountSpec,
+            load_accounts,
+            new_token,
+        )
+        from qibo_client.server.app import ServerConfig, create_app
+        from qibo_client.server.store import Store
+    except ImportError as err:
+        sys.stderr.write(
+            f"qibo-client serve needs the server extra: pip install 'qibo-client[server]' ({err})\n"
+        )
+        return 2
+
+    accounts_path = args.accounts or os.environ.get(ACCOUNTS_ENV)
+    specs: list[AccountSpec] = []
+    if accounts_path:
+        try:
+            specs = load_accounts(accounts_path)
+        except AccountsError as err:
+            sys.stderr.write(f"qibo-client serve: {err}\n")
+            return 2
+    else:
+        store = Store(args.db)
+        try:
+            if store.count_users() == 0:
+                token = new_token()
+                store.upsert_user(
+                    AccountSpec("admin@localhost", token, frozenset({DEFAULT_PROJECT}))
+                )
+                print(
+                    f"Created user admin@localhost in {args.db}.\n"
+                    f"Its API token (shown only this once):\n{token}",
+                    flush=True,
+                )
+            else:
+                logger.warning(
+                    "using the users already in %s (first: %s); their tokens are not shown again",
+                    args.db,
+                    store.first_user_email(),
+                )
+        finally:
+            store.close()
+
+    config = ServerConfig(
+        db_path=args.db,
+        workers=args.workers,
+        accounts=specs,
+        max_body_bytes=args.max_body_bytes,
+    )
+    logger.warning("serving on http://%s:%d (db %s)", args.host, args.port, args.db)
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
+    return 0

@@ -1,0 +1,145 @@
+"""The devices the reference cluster offers, and the checks made against them at submission.
+
+Two kinds, so that a client can exercise both paths of the real service:
+
+- ``sim``: qibo's numpy state-vector simulator, the default, with no gate or connectivity rules;
+- ``hw5``: a simulated piece of hardware, 5 qubits on a line with qibo's default native gates.
+  Without ``verbatim`` the worker transpiles with qibo's own transpiler (the same passes qibo uses
+  for a hardware backend); with ``verbatim`` a circuit the chip cannot run as written is refused at
+  submission, naming the first gate at fault, rather than failing later in a worker.
+
+Everything here is plain data and pure Python: the HTTP process checks limits without importing
+qibo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class _Op(Protocol):
+    name: str
+    qubits: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Device:
+    """A partition of the cluster: its limits and, for hardware, its gates and wiring."""
+
+    name: str
+    description: str
+    max_qubits: int
+    max_shots: int
+    default_shots: int = 1000
+    hardware_type: str = "simulator"
+    #: qibo gate class names the chip runs natively; None means any gate (a simulator).
+    natives: frozenset[str] | None = None
+    #: two-qubit couplings as sorted pairs; None means all-to-all.
+    edges: frozenset[tuple[int, int]] | None = None
+
+    def check_nshots(self, nshots: Any) -> int:
+        """Return the number of shots to run, or raise ValueError saying what is wrong."""
+        if nshots is None:
+            return self.default_shots
+        # bool is an int in Python, but ``true`` shots is a client mistake.
+        if isinstance(nshots, bool) or not isinstance(nshots, int):
+            raise ValueError(f"nshots must be a positive integer or null, not {nshots!r}")
+        if nshots < 1:
+            raise ValueError(f"nshots must be a positive integer, not {nshots}")
+        if nshots > self.max_shots:
+            raise ValueError(
+                f"nshots={nshots} is above the limit of device {self.name!r} "
+                f"({self.max_shots} shots per job)"
+            )
+        return nshots
+
+    def check_qubits(self, nqubits: int) -> None:
+        """Raise ValueError if the circuit is wider than the device."""
+        if nqubits > self.max_qubits:
+            raise ValueError(
+                f"the circuit has {nqubits} qubits but device {self.name!r} has "
+                f"{self.max_qubits}; pick a larger device or reduce the circuit"
+            )
+
+    def check_verbatim(self, ops: Iterable[_Op]) -> None:
+        """Raise ValueError naming the first gate the device cannot run exactly as written."""
+        for index, op in enumerate(ops):
+            if self.natives is not None and op.name not in self.natives:
+                natives = ", ".join(sorted(self.natives))
+                raise ValueError(
+                    f"verbatim: gate {index} ({op.name} on qubits {list(op.qubits)}) is not "
+                    f"native to device {self.name!r} (natives: {natives}); submit with "
+                    "verbatim=false to let the server transpile it"
+                )
+            if self.edges is not None and len(op.qubits) == 2:
+                pair = (min(op.qubits), max(op.qubits))
+                if pair not in self.edges:
+                    raise ValueError(
+                        f"verbatim: gate {index} ({op.name} on qubits {list(op.qubits)}) couples "
+                        f"qubits that are not connected on device {self.name!r} (couplings: "
+                        f"{sorted(self.edges)}); submit with verbatim=false to route it"
+                    )
+            if self.edges is not None and len(op.qubits) > 2:
+                raise ValueError(
+                    f"verbatim: gate {index} ({op.name}) acts on {len(op.qubits)} qubits; "
+                    f"device {self.name!r} only couples pairs"
+                )
+
+    def partition(self) -> dict[str, Any]:
+        """The ``partition`` object of ``/api/projectquotas/``."""
+        return {
+            "name": self.name,
+            "max_num_qubits": self.max_qubits,
+            "hardware_type": self.hardware_type,
+            "description": self.description,
+            "status": "available",
+            "max_shots": self.max_shots,
+            "default_shots": self.default_shots,
+        }
+
+
+def _line(n: int) -> frozenset[tuple[int, int]]:
+    return frozenset((i, i + 1) for i in range(n - 1))
+
+
+SIM = Device(
+    name="sim",
+    description="qibo numpy state-vector simulator (ideal, all-to-all)",
+    max_qubits=25,
+    max_shots=1_000_000,
+)
+
+HW5 = Device(
+    name="hw5",
+    description="simulated 5-qubit chip on a line (0-1-2-3-4); natives I, Z, RZ, GPI2, CZ, M",
+    max_qubits=5,
+    max_shots=100_000,
+    hardware_type="hardware",
+    # qibo 0.3.6's NativeGates.default(): I|Z|RZ|M|GPI2|CZ.
+    natives=frozenset({"I", "Z", "RZ", "GPI2", "CZ", "M"}),
+    edges=_line(5),
+)
+
+
+@dataclass(frozen=True)
+class DeviceTable:
+    """The devices of one server, by name, with the default first."""
+
+    devices: Mapping[str, Device] = field(default_factory=lambda: {SIM.name: SIM, HW5.name: HW5})
+
+    def get(self, name: Any) -> Device:
+        """The device called ``name``, or ValueError listing the known ones."""
+        device = self.devices.get(name) if isinstance(name, str) else None
+        if device is None:
+            raise ValueError(
+                f"unknown device {name!r}; this server offers: {', '.join(self.devices)}"
+            )
+        return device
+
+    def __iter__(self) -> Iterator[Device]:
+        return iter(self.devices.values())
+
+
+DEFAULT_DEVICES = DeviceTable()

@@ -1,0 +1,147 @@
+"""``local_cluster()``: the reference server in a background thread, for tests, demos and notebooks.
+
+The socket is bound here (port 0, loopback) and handed to uvicorn, so there is no window in which
+another process could take the port. ``__enter__`` returns once the server's lifespan has finished
+(store open, workers warm), signalled by an event, not by polling HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from qibo_client.server.accounts import DEFAULT_PROJECT, AccountSpec, new_token, specs_from
+from qibo_client.server.app import ServerConfig, ServerState, create_app
+
+logger = logging.getLogger("qibo_client.server")
+
+DEFAULT_EMAIL = "user@localhost"
+
+
+class _Server:
+    """A uvicorn server that tells a thread-safe event when it is serving (or failed to start)."""
+
+    def __init__(self, config: Any) -> None:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            async def startup(inner, sockets: list[socket.socket] | None = None) -> None:
+                try:
+                    self.loop = asyncio.get_running_loop()
+                    await super().startup(sockets)
+                finally:
+                    self.ready.set()
+
+        self.ready = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.uvicorn = Server(config)
+
+
+class LocalCluster:
+    """A running server: ``url``, the default user's ``token``, and ``add_user`` for more users."""
+
+    def __init__(self, url: str, token: str, db_path: Path, server: _Server, app: Any) -> None:
+        self.url = url
+        self.token = token
+        self.email = DEFAULT_EMAIL
+        self.db_path = db_path
+        self._server = server
+        self._app = app
+
+    def __repr__(self) -> str:  # never show the token
+        return f"LocalCluster(url={self.url!r}, db_path={str(self.db_path)!r})"
+
+    @property
+    def state(self) -> ServerState:
+        state: ServerState = self._app.state.server
+        return state
+
+    def _call(self, function: Any, *args: Any) -> Any:
+        """Run ``function`` on the server's event loop (where the store and runner live)."""
+        loop = self._server.loop
+        assert loop is not None
+
+        async def call() -> Any:
+            return function(*args)
+
+        return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=30)
+
+    def add_user(self, email: str, projects: Iterable[str] = ()) -> str:
+        """Create a user (with project ``personal`` plus ``projects``) and return its token."""
+        token = new_token()
+        spec = AccountSpec(email, token, frozenset(projects) | {DEFAULT_PROJECT})
+        self._call(self.state.add_user, spec)
+        return token
+
+
+@contextmanager
+def local_cluster(
+    *,
+    workers: int = 1,
+    db_path: str | Path | None = None,
+    accounts: Any = None,
+    max_body_bytes: int = 1 << 20,
+    max_queued_per_user: int = 10_000,
+    host: str = "127.0.0.1",
+) -> Iterator[LocalCluster]:
+    """Start the reference server on a free loopback port; stop it cleanly on exit.
+
+    ``workers=0`` accepts and queues jobs but runs none: a job then stays ``queueing`` for as long
+    as a test needs (queue positions, durability across a restart on the same ``db_path``).
+    ``accounts`` adds users (an accounts-file structure or ``AccountSpec`` list); a default user
+    ``user@localhost`` is always created, with a fresh token each start.
+    """
+    import uvicorn
+
+    with tempfile.TemporaryDirectory(prefix="qibo-cluster-") as scratch:
+        path = Path(db_path) if db_path is not None else Path(scratch) / "cluster.sqlite3"
+        token = new_token()
+        specs = [AccountSpec(DEFAULT_EMAIL, token, frozenset({DEFAULT_PROJECT}))]
+        if accounts is not None:
+            specs.extend(specs_from(accounts))
+        config = ServerConfig(
+            db_path=path,
+            workers=workers,
+            accounts=specs,
+            max_body_bytes=max_body_bytes,
+            max_queued_per_user=max_queued_per_user,
+        )
+        app = create_app(config)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, 0))
+        port = sock.getsockname()[1]
+        server = _Server(
+            uvicorn.Config(
+                app,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=5,
+            )
+        )
+        thread = threading.Thread(
+            target=server.uvicorn.run,
+            kwargs={"sockets": [sock]},
+            name=f"qibo-cluster-{port}",
+            daemon=True,
+        )
+        thread.start()
+        try:
+            server.ready.wait()
+            if not server.uvicorn.started:
+                raise RuntimeError("the local cluster failed to start; see the log for why")
+            cluster = LocalCluster(f"http://{host}:{port}", token, path, server, app)
+            logger.info("local cluster serving at %s (db %s)", cluster.url, path)
+            yield cluster
+        finally:
+            server.uvicorn.should_exit = True
+            thread.join()
+            sock.close()

@@ -1,0 +1,240 @@
+"""The server's memory: one SQLite file holding users, jobs and their results.
+
+Why these settings:
+
+- **WAL mode with ``synchronous=NORMAL``.** A transaction is durable once it is in the write-ahead
+  log; with NORMAL, SQLite skips the fsync at each commit and syncs at checkpoints. A crash of the
+  server *process* (the case that matters here: killed, OOM, restarted) loses nothing committed,
+  because the log is in the operating system's page cache; only a power cut or kernel crash can lose
+  the last few commits. That trade buys a commit in tens of microseconds instead of milliseconds,
+  which is most of the budget of a small job's round trip.
+- **One connection, used only from the event-loop thread.** Every statement here is a small indexed
+  read or write, faster than handing it to a thread would be, and one writer means no locking.
+- **Two transactions per job:** the insert at submission (with its idempotency key, so a retried
+  POST can never make two jobs) and the final update with the result. ``running`` is not written:
+  after a restart every unfinished job runs again anyway.
+- **Results as JSON text** (``{"bitstring": count}``), spliced as is into answers; the ``.npy``
+  archive is built only when someone downloads it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from qibo_client.server.accounts import AccountSpec, User, token_digest
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    projects TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    pid TEXT NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    device TEXT NOT NULL,
+    project TEXT NOT NULL,
+    circuit TEXT NOT NULL,
+    nshots INTEGER NOT NULL,
+    num_qubits INTEGER NOT NULL,
+    verbatim INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    frequencies TEXT,
+    runtime REAL,
+    stdout TEXT NOT NULL DEFAULT '',
+    stderr TEXT NOT NULL DEFAULT '',
+    idem_key TEXT,
+    idem_at REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_user ON jobs(user_id, seq);
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(status) WHERE status NOT IN ('success', 'error');
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(user_id, idem_key) WHERE idem_key IS NOT NULL;
+"""
+
+#: How long an Idempotency-Key keeps pointing at its first job.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+def now_iso() -> str:
+    """UTC now as ISO 8601 with milliseconds (what ``dateutil.parser.isoparse`` reads)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What the HTTP side has checked and wants stored."""
+
+    user_id: int
+    device: str
+    project: str
+    circuit_json: str
+    nshots: int
+    num_qubits: int
+    verbatim: bool
+    idem_key: str | None = None
+
+
+class Store:
+    """Typed access to the SQLite file; every method is one short transaction."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        # isolation_level=None: autocommit; multi-statement writes use explicit BEGIN.
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # users ------------------------------------------------------------------------------------
+
+    def count_users(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM users").fetchone()[0])
+
+    def first_user_email(self) -> str | None:
+        row = self._db.execute("SELECT email FROM users ORDER BY id LIMIT 1").fetchone()
+        return None if row is None else str(row["email"])
+
+    def upsert_user(self, spec: AccountSpec) -> None:
+        """Create the user, or give an existing email the spec's token and projects."""
+        self._db.execute(
+            "INSERT INTO users(email, token_sha256, projects, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(email) DO UPDATE SET token_sha256=excluded.token_sha256, "
+            "projects=excluded.projects",
+            (spec.email, token_digest(spec.token), json.dumps(sorted(spec.projects)), now_iso()),
+        )
+
+    def users_by_digest(self) -> dict[str, tuple[str, User]]:
+        """Every user by token digest (the digest repeated for the constant-time check)."""
+        users: dict[str, tuple[str, User]] = {}
+        for row in self._db.execute("SELECT id, email, token_sha256, projects FROM users"):
+            user = User(row["id"], row["email"], frozenset(json.loads(row["projects"])))
+            users[row["token_sha256"]] = (row["token_sha256"], user)
+        return users
+
+    # jobs -------------------------------------------------------------------------------------
+
+    def insert_job(self, job: NewJob) -> str:
+        """Store a queued job in one transaction and return its pid."""
+        pid = str(uuid.uuid4())
+        stamp = now_iso()
+        idem_at = datetime.now(timezone.utc).timestamp() if job.idem_key is not None else None
+        self._db.execute(
+            "INSERT INTO jobs(pid, user_id, device, project, circuit, nshots, num_qubits, "
+            "verbatim, status, created_at, updated_at, idem_key, idem_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queueing', ?, ?, ?, ?)",
+            (
+                pid,
+                job.user_id,
+                job.device,
+                job.project,
+                job.circuit_json,
+                job.nshots,
+                job.num_qubits,
+                int(job.verbatim),
+                stamp,
+                stamp,
+                job.idem_key,
+                idem_at,
+            ),
+        )
+        return pid
+
+    def find_idempotent(self, user_id: int, key: str) -> str | None:
+        """The pid a key already names for this user within the window; an expired key is freed."""
+        row = self._db.execute(
+            "SELECT pid, idem_at FROM jobs WHERE user_id=? AND idem_key=?", (user_id, key)
+        ).fetchone()
+        if row is None:
+            return None
+        cutoff = (datetime.now(timezone.utc) - IDEMPOTENCY_WINDOW).timestamp()
+        if row["idem_at"] >= cutoff:
+            return str(row["pid"])
+        self._db.execute("UPDATE jobs SET idem_key=NULL WHERE pid=?", (row["pid"],))
+        return None
+
+    def get_job(self, pid: str, user_id: int) -> sqlite3.Row | None:
+        """The job, only if it belongs to ``user_id`` (anyone else's job does not exist)."""
+        row: sqlite3.Row | None = self._db.execute(
+            "SELECT * FROM jobs WHERE pid=? AND user_id=?", (pid, user_id)
+        ).fetchone()
+        return row
+
+    def get_job_any(self, pid: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._db.execute(
+            "SELECT * FROM jobs WHERE pid=?", (pid,)
+        ).fetchone()
+        return row
+
+    def list_jobs(self, user_id: int) -> list[sqlite3.Row]:
+        return self._db.execute(
+            "SELECT pid, status, created_at, updated_at FROM jobs WHERE user_id=? ORDER BY seq",
+            (user_id,),
+        ).fetchall()
+
+    def unfinished_jobs(self) -> list[sqlite3.Row]:
+        """Jobs accepted but not finished, oldest first: the queue to rebuild at start."""
+        return self._db.execute(
+            "SELECT * FROM jobs WHERE status NOT IN ('success', 'error') ORDER BY seq"
+        ).fetchall()
+
+    def finish_job(
+        self,
+        pid: str,
+        *,
+        status: str,
+        frequencies_json: str | None = None,
+        runtime: float | None = None,
+        stdout: str = "",
+        stderr: str = "",
+    ) -> bool:
+        """Record a job's end; False if it was deleted meanwhile."""
+        cursor = self._db.execute(
+            "UPDATE jobs SET status=?, frequencies=?, runtime=?, stdout=?, stderr=?, updated_at=? "
+            "WHERE pid=?",
+            (status, frequencies_json, runtime, stdout, stderr, now_iso(), pid),
+        )
+        return cursor.rowcount == 1
+
+    def delete_job(self, pid: str, user_id: int) -> bool:
+        cursor = self._db.execute("DELETE FROM jobs WHERE pid=? AND user_id=?", (pid, user_id))
+        return cursor.rowcount == 1
+
+    def delete_all(self, user_id: int) -> list[str]:
+        rows = self._db.execute("DELETE FROM jobs WHERE user_id=? RETURNING pid", (user_id,))
+        return [str(row["pid"]) for row in rows.fetchall()]
+
+    def count_queued(self, user_id: int) -> int:
+        row = self._db.execute(
+            "SELECT count(*) FROM jobs WHERE user_id=? AND status NOT IN ('success', 'error')",
+            (user_id,),
+        ).fetchone()
+        return int(row[0])
+
+    def bytes_used(self, user_id: int) -> int:
+        """Approximate storage a user's jobs take (circuits and results)."""
+        row = self._db.execute(
+            "SELECT coalesce(sum(length(circuit) + coalesce(length(frequencies), 0) "
+            "+ length(stdout) + length(stderr)), 0) FROM jobs WHERE user_id=?",
+            (user_id,),
+        ).fetchone()
+        return int(row[0])
+
+
+def row_dict(row: sqlite3.Row) -> dict[str, Any]:
+    return {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
