@@ -71,8 +71,10 @@ def jobs_main(args: argparse.Namespace) -> int:
     rows = [e for e in journal.entries() if args.url is None or e["url"] == args.url.rstrip("/")]
     rows = rows[-args.limit :] if args.limit > 0 else rows
     table = Table(title=f"qibo-client jobs ({journal.journal_path()})")
-    for column in ("pid", "server", "device", "nshots", "submitted", "status"):
-        table.add_column(column)
+    table.add_column("pid", no_wrap=True)  # a pid is copied and pasted: never fold it
+    for column in ("server", "device", "nshots", "submitted"):
+        table.add_column(column, overflow="fold")
+    table.add_column("status", no_wrap=True)
     clients: dict[str, Any] = {}
     can_ask = not args.offline and bool(args.token or os.environ.get(TOKEN_ENV))
     for entry in rows:
