@@ -16,7 +16,6 @@ job is that one round trip. An older server answers with a pid, and then one
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import time
@@ -206,9 +205,9 @@ class Client:
         headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
         extra = 0.0
         if wait is not None and wait > 0:
-            seconds = max(1, math.ceil(min(wait, 30.0)))
-            headers["Prefer"] = f"wait={seconds}"
-            extra = float(seconds)
+            seconds = min(float(wait), 30.0)
+            headers["Prefer"] = f"wait={seconds:.3g}"
+            extra = seconds
         response = self._session.call(
             "POST", "/api/jobs/", json_body=payload, headers=headers, extra_read=extra
         )

@@ -199,7 +199,7 @@ def test_submission_sends_qasm_and_prefer_wait(
     fake.post(
         f"{FAKE}/api/jobs/",
         json={"pid": "p9"},
-        match=[matchers.header_matcher({"Prefer": "wait=3"})],
+        match=[matchers.header_matcher({"Prefer": "wait=2.5"})],
     )
     fake_client.submit(BELL_QASM, nshots=7, device="sim", wait=2.5)
     body = json.loads(fake.calls[-1].request.body)
