@@ -276,16 +276,11 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = [500]
-        scope.setdefault("state", {})
+        logged = [False]
+        state = scope.setdefault("state", {})
 
-        async def send_status(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
+        def log() -> None:
+            logged[0] = True
             if access_logger.isEnabledFor(logging.INFO):
                 access_logger.info(
                     "%s %s %d %.1fms job=%s",
@@ -293,8 +288,22 @@ class AccessLog:
                     scope["path"],
                     status[0],
                     (time.perf_counter() - started) * 1000,
-                    scope["state"].get("job_id", "-"),
+                    state.get("job_id", "-"),
                 )
+
+        async def send_logged(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Log before the last byte leaves: a client never sees an answer not yet logged.
+                log()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            if not logged[0]:
+                log()
 
 
 def create_app(config: ServerConfig) -> FastAPI:
