@@ -343,9 +343,9 @@ class _Parser:
         if size == 0:
             raise self.fail(f"register {name} has size 0")
         if kind == "creg":
-            self.cregs[name] = [None] * min(size, MAX_OPS)
             if size > MAX_OPS:
-                raise self.fail(f"creg {name}[{size}] is too large")
+                raise self.fail(f"creg {name}[{size}] is larger than {MAX_OPS} bits")
+            self.cregs[name] = [None] * size
             return
         if self.nqubits + size > MAX_QUBITS:
             raise self.fail(
