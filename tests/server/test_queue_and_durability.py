@@ -1,0 +1,85 @@
+"""The queue (positions, bounded waits) and durability across a restart on the same database.
+
+``workers=0`` makes a server that accepts and queues but runs nothing, so "still queued" is a fact
+of the test, not a race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from server_helpers import BELL, session_for
+
+from qibo_client.server import LocalCluster, local_cluster
+
+
+@pytest.fixture(scope="module")
+def idle() -> Iterator[LocalCluster]:
+    with local_cluster(workers=0) as cluster:
+        yield cluster
+
+
+def post(session: requests.Session, url: str, **headers: str) -> requests.Response:
+    return session.post(f"{url}/api/jobs/", json={"circuit": BELL, "nshots": 10}, headers=headers)
+
+
+def test_queue_positions_and_estimates(idle: LocalCluster) -> None:
+    session = session_for(idle.url, idle.add_user("queue@example.org"))
+    before = len(session.get(f"{idle.url}/api/jobs/").json())
+    pids = [post(session, idle.url).json()["pid"] for _ in range(3)]
+    jobs = [session.get(f"{idle.url}/api/jobs/{pid}/").json() for pid in pids]
+    assert [job["status"] for job in jobs] == ["queueing"] * 3
+    positions = [job["queue_position"] for job in jobs]
+    assert positions == sorted(positions)
+    assert positions[1] == positions[0] + 1 == positions[2] - 1
+    assert all(job["etd_seconds"] > 0 for job in jobs)
+    assert jobs[0]["frequencies"] is None
+    assert jobs[0]["result_path"] is None
+
+    assert session.delete(f"{idle.url}/api/jobs/{pids[0]}/").status_code == 200
+    moved = session.get(f"{idle.url}/api/jobs/{pids[1]}/").json()
+    assert moved["queue_position"] == positions[0]
+    assert len(session.get(f"{idle.url}/api/jobs/").json()) == before + 2
+
+
+def test_bounded_waits_answer_while_queued(idle: LocalCluster) -> None:
+    session = session_for(idle.url, idle.token)
+    answer = post(session, idle.url, Prefer="wait=0.05")
+    assert answer.status_code == 200
+    assert set(answer.json()) == {"pid", "status"}
+    assert answer.json()["status"] == "queueing"
+    assert "Preference-Applied" not in answer.headers
+
+    pid = answer.json()["pid"]
+    job = session.get(f"{idle.url}/api/jobs/{pid}/", params={"wait": "0.05"})
+    assert job.status_code == 200
+    assert job.json()["status"] == "queueing"
+
+
+def test_queued_jobs_survive_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "cluster.sqlite3"
+    with local_cluster(workers=0, db_path=db) as first:
+        session = session_for(first.url, first.token)
+        kept = post(session, first.url, **{"Idempotency-Key": "restart-key"}).json()["pid"]
+        dropped = post(session, first.url).json()["pid"]
+        assert session.delete(f"{first.url}/api/jobs/{dropped}/").status_code == 200
+        assert session.get(f"{first.url}/api/jobs/{kept}/").json()["status"] == "queueing"
+
+    with local_cluster(workers=1, db_path=db) as second:
+        # Same user (same email), new token: the jobs are still theirs.
+        session = session_for(second.url, second.token)
+        job = session.get(f"{second.url}/api/jobs/{kept}/", params={"wait": 30}).json()
+        assert job["status"] == "success", job["stderr"]
+        assert sum(job["frequencies"].values()) == 10
+        assert session.get(f"{second.url}/api/jobs/{dropped}/").status_code == 404
+        assert [j["pid"] for j in session.get(f"{second.url}/api/jobs/").json()] == [kept]
+        # The idempotency key outlives the restart too.
+        again = post(session, second.url, **{"Idempotency-Key": "restart-key"}).json()
+        assert again["pid"] == kept
+        # An old token no longer opens anything.
+        assert (
+            session_for(second.url, first.token).get(f"{second.url}/api/jobs/").status_code == 401
+        )
