@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qibo_client import journal
+from qibo_client import journal as _journal
 from qibo_client.config import (
     TERMINAL_STATUSES,
     TOKEN_ENV,
@@ -104,6 +104,7 @@ class Client:
         self._session = ApiSession(self.url, token, timeout=timeout, verify=verify, retry=retry)
         self.progress = progress_enabled(progress)
         self.journal = journal
+        self._journal_path = _journal.journal_path() if journal else None
         #: None until known: does this server honour ``?wait=`` (see ``Job.wait``)?
         self._server_waits: bool | None = None
         self.server_versions: dict[str, Any] | None = None
@@ -220,7 +221,14 @@ class Client:
             raise JobPostServerError(str(detail) if detail else None)
         pid = str(pid)
         if self.journal:
-            journal.record(self.url, pid, device=device, project=project, nshots=nshots)
+            _journal.record(
+                self.url,
+                pid,
+                device=device,
+                project=project,
+                nshots=nshots,
+                path=self._journal_path,
+            )
         logger.debug("Submitted job %s to %s", pid, self.url)
         return Job(self, pid, body if "status" in body else None, nbits=_measured_bits(circuit))
 

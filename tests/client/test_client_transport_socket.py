@@ -85,6 +85,12 @@ def test_a_server_that_never_answers_times_out() -> None:
         listener.close()
 
 
-def test_tls_verification_is_on_and_configurable() -> None:
+def test_tls_verification_is_on_and_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     assert ApiSession("https://x.test", TOKEN).verify is True
     assert ApiSession("https://x.test", TOKEN, verify="/etc/ssl/ca.pem").verify == "/etc/ssl/ca.pem"
+    assert ApiSession("https://x.test", TOKEN, verify=False).verify is False
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/opt/corp-ca.pem")
+    assert ApiSession("https://x.test", TOKEN).verify == "/opt/corp-ca.pem"
+    assert ApiSession("https://x.test", TOKEN, verify="/mine.pem").verify == "/mine.pem"
