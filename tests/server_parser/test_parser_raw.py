@@ -1,0 +1,179 @@
+"""``program_from_raw``: qibo's ``circuit.raw`` checked against the allowlist (no qibo needed)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qibo_client.server.program import Measurement, Op, Program
+from qibo_client.server.raw_circuit import RawCircuitError, program_from_raw
+
+
+def gate(cls: str, *qubits: int, controls: int = 0, **kwargs: Any) -> dict[str, Any]:
+    """A gate entry as qibo 0.3.2 and 0.3.6 write it."""
+    return {
+        "name": cls.lower(),
+        "init_args": list(qubits),
+        "init_kwargs": kwargs,
+        "_target_qubits": list(qubits[controls:]),
+        "_control_qubits": list(qubits[:controls]),
+        "_class": cls,
+    }
+
+
+def measure(*qubits: int, register: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    entry = gate("M", *qubits)
+    entry["name"] = "measure"
+    entry["init_kwargs"] = {
+        "register_name": register,
+        "collapse": False,
+        "basis": ["Z"] * len(qubits),
+        "p0": None,
+        "p1": None,
+        **kwargs,
+    }
+    entry["measurement_result"] = {"samples": None}
+    return entry
+
+
+def raw(*queue: dict[str, Any], nqubits: int = 3) -> dict[str, Any]:
+    return {
+        "queue": list(queue),
+        "nqubits": nqubits,
+        "density_matrix": False,
+        "wire_names": list(range(nqubits)),
+        "qibo_version": "0.3.2",
+    }
+
+
+BELL = raw(
+    gate("H", 0),
+    gate("CNOT", 0, 1, controls=1),
+    gate("U3", 2, theta=0.1, phi=0.2, lam=0.3),
+    measure(0, 1),
+    measure(2, register="b"),
+)
+
+
+def test_official_client_payload_becomes_a_program():
+    assert program_from_raw(BELL) == Program(
+        3,
+        (Op("H", (0,)), Op("CNOT", (0, 1)), Op("U3", (2,), (0.1, 0.2, 0.3))),
+        (Measurement("register0", (0, 1)), Measurement("b", (2,))),
+    )
+
+
+def test_json_text_is_accepted_too():
+    assert program_from_raw(json.dumps(BELL)) == program_from_raw(BELL)
+    assert program_from_raw(json.dumps(BELL).encode()) == program_from_raw(BELL)
+
+
+def test_unnamed_registers_get_qibo_names_by_measurement_index():
+    program = program_from_raw(raw(measure(2, register="x"), measure(0), measure(1)))
+    assert [m.register for m in program.measurements] == ["x", "register1", "register2"]
+
+
+def test_integer_parameters_become_floats_and_trainable_is_allowed():
+    program = program_from_raw(raw(gate("RX", 1, theta=1, trainable=False)))
+    assert program.ops == (Op("RX", (1,), (1.0,)),)
+    assert isinstance(program.ops[0].params[0], float)
+
+
+def test_x_basis_measurement_reads_its_rotation_from_the_queue():
+    program = program_from_raw(raw(gate("H", 0), measure(0, basis=["X"])))
+    assert program.ops == (Op("H", (0,)),)
+    assert program.measurements == (Measurement("register0", (0,)),)
+
+
+def edit(path: str, value: Any, base: dict[str, Any] = BELL) -> dict[str, Any]:
+    """A deep copy of ``base`` with ``path`` (``queue.1.init_args``) set to ``value``."""
+    obj = copy.deepcopy(base)
+    *parents, last = path.split(".")
+    target: Any = obj
+    for key in parents:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    if isinstance(target, list):
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [
+        ([1, 2], "must be a qibo circuit.raw object, got list"),
+        ("{not json", "neither OpenQASM nor qibo raw JSON"),
+        ("[" * 100_000, "neither OpenQASM nor qibo raw JSON"),
+        (edit("nqubits", 0), "nqubits must be an integer from 1 to 64, got 0"),
+        (edit("nqubits", 65), "nqubits must be an integer from 1 to 64"),
+        (edit("nqubits", True), "nqubits must be an integer"),
+        (edit("nqubits", "3"), "nqubits must be an integer"),
+        (edit("queue", {"0": {}}), "queue must be a list"),
+        (edit("density_matrix", "no"), "density_matrix must be true or false"),
+        (edit("queue.0", "H"), r"queue\[0\]: each queue entry must be an object"),
+        (edit("queue.0._class", "Unitary"), r"queue\[0\] \(Unitary\): unsupported gate class"),
+        (edit("queue.0._class", "__import__"), "unsupported gate class '__import__'"),
+        (edit("queue.0._class", None), "unsupported gate class None"),
+        (edit("queue.0.init_args", 0), "init_args must be a non-empty list"),
+        (edit("queue.0.init_args", []), "init_args must be a non-empty list"),
+        (edit("queue.0.init_args", [True]), "integer qubit indices"),
+        (edit("queue.0.init_args", [0.0]), "integer qubit indices"),
+        (edit("queue.0.init_args", ["0"]), "integer qubit indices"),
+        (edit("queue.0.init_args", [3]), "qubit 3 out of range for a 3-qubit circuit"),
+        (edit("queue.0.init_args", [-1]), "qubit -1 out of range"),
+        (edit("queue.1.init_args", [1, 1]), r"the same qubit appears twice in \[1, 1\]"),
+        (edit("queue.1.init_args", [1]), r"queue\[1\] \(CNOT\): CNOT acts on 2 qubit\(s\), got 1"),
+        (edit("queue.2.init_kwargs", {"theta": 0.1, "phi": 0.2}), "parameter 'lam' must be a"),
+        (edit("queue.2.init_kwargs.theta", "0.1"), "parameter 'theta' must be a finite number"),
+        (edit("queue.2.init_kwargs.theta", math.nan), "parameter 'theta' must be a finite"),
+        (edit("queue.2.init_kwargs.theta", math.inf), "parameter 'theta' must be a finite"),
+        (edit("queue.2.init_kwargs.theta", True), "parameter 'theta' must be a finite"),
+        (edit("queue.2.init_kwargs.matrix", [[1]]), r"unexpected init_kwargs \['matrix'\]"),
+        (edit("queue.2.init_kwargs", [0.1]), "init_kwargs must be an object"),
+        (edit("queue.0._control_qubits", [1]), "controlled_by extra qubits are not supported"),
+        (edit("queue.1._target_qubits", [0]), r"controls \[0\] and targets \[0\] do not match"),
+        (edit("queue.3.init_kwargs.collapse", True), "collapsing .mid-circuit. measurements"),
+        (edit("queue.3.init_kwargs.p0", 0.1), r"bit-flip noise \(p0, p1\)"),
+        (edit("queue.3.init_kwargs.basis", ["Z", "W"]), "basis must be X, Y, Z"),
+        (edit("queue.3.init_kwargs.register_name", 5), "register_name must be a short string"),
+        (edit("queue.3.init_kwargs.register_name", "b"), "register 'b' is used by two"),
+        (edit("queue.3.init_kwargs.shots", 5), r"unexpected init_kwargs \['shots'\]"),
+        (edit("queue.3.measurement_result.samples", [[0, 1]]), "samples must be null"),
+        (edit("queue.4.init_args", [1]), r"qubit 1 is measured twice \(first in queue\[3\]\)"),
+        (
+            raw(measure(0), gate("X", 0)),
+            r"queue\[1\] \(X\): acts on qubit 0 after it was measured \(queue\[0\]\)",
+        ),
+    ],
+)
+def test_malformed_raw_objects_are_refused_with_the_entry_at_fault(obj, message):
+    with pytest.raises(RawCircuitError, match=message):
+        program_from_raw(obj)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 70) | st.floats() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 4), st.sampled_from(["_class", "init_args", "init_kwargs"]), _JSON)
+def test_fuzz_corrupted_entries_give_raw_circuit_error_or_a_valid_program(index, field, value):
+    obj = edit(f"queue.{index}.{field}", value)
+    try:
+        program = program_from_raw(obj)
+    except RawCircuitError:
+        return
+    assert all(0 <= q < program.nqubits for op in program.ops for q in op.qubits)
+    assert all(math.isfinite(p) for op in program.ops for p in op.params)
