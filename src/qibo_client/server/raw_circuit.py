@@ -179,7 +179,7 @@ def program_from_raw(obj: Any) -> Program:
     if isinstance(obj, str | bytes):
         try:
             obj = json.loads(obj)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise RawCircuitError(
                 f"circuit is neither OpenQASM nor qibo raw JSON: {error}"
             ) from None
