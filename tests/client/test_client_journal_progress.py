@@ -100,7 +100,7 @@ def test_client_progress_off_by_env(fake: responses.RequestsMock, monkeypatch) -
 def test_status_line_only_after_a_second(capsys: pytest.CaptureFixture[str]) -> None:
     job = {"pid": "j1", "status": "queueing", "queue_position": 3, "etd_seconds": 12}
     with WaitStatus(True) as line:
-        line.update(job, elapsed=0.4)
+        line.update(job, elapsed=0.4)  # nothing yet: most jobs end before a second
         assert not line.shown
         line.update(job, elapsed=1.5)
         assert line.shown
@@ -123,8 +123,9 @@ def test_batch_bar_hidden_for_fast_batches_and_shown_for_slow() -> None:
 
 
 def test_fast_job_draws_nothing_even_with_progress_on(
-    fake: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
+    fake: responses.RequestsMock, capsys: pytest.CaptureFixture[str], monkeypatch
 ) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich would draw here if asked to
     client = Client(FAKE, FAKE_TOKEN, progress=True, retry=default_retry(1, 0))
     fake.post(f"{FAKE}/api/jobs/", json={"pid": "j1", "status": "queueing"})
     fake.get(f"{FAKE}/api/jobs/j1/", json=job_object("j1", "success", frequencies={"1": 3}))

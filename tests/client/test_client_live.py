@@ -190,3 +190,17 @@ def test_cli_lists_and_prints_journalled_jobs(
     assert cluster.token not in listing
     assert run_cli("result", job.pid, "--token", cluster.token) == 0
     assert json.loads(capsys.readouterr().out) == job.frequencies()
+
+
+def test_a_slow_wait_shows_a_status_line(
+    held: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws only on a terminal; pretend to be one
+    client = Client(held.url, held.token, progress=True)
+    job = client.submit(BELL, nshots=10)
+    with pytest.raises(JobTimeoutError):
+        job.wait(timeout=1.5)  # the server holds the first request 1 s, then the line appears
+    err = capsys.readouterr().err
+    assert f"job {job.pid}: queueing" in err
+    assert "position" in err
+    job.cancel()
