@@ -26,7 +26,7 @@ from qibo_client.config import (
     MalformedResponseError,
     UnknownJobStatusError,
 )
-from qibo_client.progress import WaitStatus
+from qibo_client.progress import WaitObserver, WaitStatus
 from qibo_client.results import (
     dense_from_frequencies,
     frequencies_from_archive,
@@ -166,51 +166,58 @@ class Job:
             return self._status
         return self.refresh()
 
-    def wait(self, timeout: float | None = None, *, show_progress: bool = True) -> JobStatus:
+    def wait(
+        self, timeout: float | None = None, *, observer: WaitObserver | None = None
+    ) -> JobStatus:
         """Block until the job is final and return its status.
 
         Raises :class:`JobTimeoutError` after ``timeout`` seconds (None: no limit); the job keeps
-        running and stays retrievable.
+        running and stays retrievable. ``observer`` replaces the job's own status line (a batch
+        passes its progress bar).
         """
         if self._status is not None and self._status.is_terminal:
             return self._status
+        if observer is not None:
+            return self._wait(timeout, observer)
+        with WaitStatus(self._client.progress) as line:
+            return self._wait(timeout, line)
+
+    def _wait(self, timeout: float | None, display: WaitObserver) -> JobStatus:
         client = self._client
         start = time.monotonic()
         deadline = None if timeout is None else start + timeout
         intervals = poll_intervals()
-        display = WaitStatus(client.progress and show_progress)
         cap = DISPLAY_SERVER_WAIT if display.enabled else MAX_SERVER_WAIT
-        with display:
-            first = True
-            while True:
-                remaining = float("inf") if deadline is None else deadline - time.monotonic()
-                if client._server_waits is not False:
-                    # The first hold is short when a status line may need to appear after ~1 s.
-                    asked = min(remaining, 1.0 if (first and display.enabled) else cap)
-                    sent = time.monotonic()
-                    status = self.refresh(wait=asked if asked > 0 else None)
-                    took = time.monotonic() - sent
-                    if status.is_terminal:
-                        return status
-                    if asked >= 1.0:
-                        supported = took >= asked * IGNORED_WAIT_FRACTION
-                        if client._server_waits is None or not supported:
-                            logger.debug(
-                                "Server at %s %s server-side waits",
-                                client.url,
-                                "honours" if supported else "ignores",
-                            )
-                        client._server_waits = supported
-                else:
-                    if not first:
-                        time.sleep(max(0.0, min(next(intervals), remaining)))
-                    status = self.refresh()
-                    if status.is_terminal:
-                        return status
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise JobTimeoutError(pid=self.pid, timeout=float(timeout or 0.0))
-                first = False
-                display.update(self._data, time.monotonic() - start)
+        first = True
+        while True:
+            remaining = float("inf") if deadline is None else deadline - time.monotonic()
+            if client._server_waits is not False:
+                # The first hold is short when a status line may need to appear after ~1 s.
+                asked = min(remaining, 1.0 if (first and display.enabled) else cap)
+                sent = time.monotonic()
+                status = self.refresh(wait=asked if asked > 0 else None)
+                took = time.monotonic() - sent
+                if status.is_terminal:
+                    return status
+                if asked >= 1.0:
+                    supported = took >= asked * IGNORED_WAIT_FRACTION
+                    if client._server_waits is None or not supported:
+                        logger.debug(
+                            "Server at %s %s server-side waits",
+                            client.url,
+                            "honours" if supported else "ignores",
+                        )
+                    client._server_waits = supported
+            else:
+                if not first:
+                    time.sleep(max(0.0, min(next(intervals), remaining)))
+                status = self.refresh()
+                if status.is_terminal:
+                    return status
+            if deadline is not None and time.monotonic() >= deadline:
+                raise JobTimeoutError(pid=self.pid, timeout=float(timeout or 0.0))
+            first = False
+            display.update(self._data, time.monotonic() - start)
 
     # -- results -----------------------------------------------------------------------------
 

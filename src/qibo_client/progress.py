@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 #: Environment switch: "0"/"false"/"off" disables, "1"/"true"/"on" forces.
 PROGRESS_ENV = "QIBO_CLIENT_PROGRESS"
@@ -57,6 +58,14 @@ def describe(job: dict[str, Any], elapsed: float) -> str:
     return ", ".join(parts)
 
 
+class WaitObserver(Protocol):
+    """What a wait reports to: told the job object after every answer that is not final."""
+
+    enabled: bool
+
+    def update(self, job: dict[str, Any], elapsed: float) -> None: ...
+
+
 class WaitStatus:
     """A status line for one job's wait, started lazily after :data:`SHOW_AFTER` seconds."""
 
@@ -96,45 +105,55 @@ class WaitStatus:
 
 
 class BatchProgress:
-    """One progress bar for a batch of jobs, shown only when the batch takes a while."""
+    """One progress bar for a batch of jobs, shown only once the batch has taken a while.
+
+    It is also the batch's :class:`WaitObserver`: while one job of the batch is slow, the bar
+    appears (and its elapsed time runs) even though no job has finished yet.
+    """
 
     def __init__(self, enabled: bool, total: int) -> None:
         self.enabled = enabled and total > 0
         self.total = total
         self.done = 0
         self.shown = False
+        self._start = time.monotonic()
         self._progress: Any = None
         self._task: Any = None
 
-    def advance(self, elapsed: float) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        if self._progress is None:
-            if elapsed < SHOW_AFTER or self.done >= self.total:
-                return
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+    def update(self, job: dict[str, Any], elapsed: float) -> None:
+        self._show_if_slow(time.monotonic() - self._start)
 
-            self._progress = Progress(
-                TextColumn("qibo-client jobs"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=False,
-            )
-            self._task = self._progress.add_task("jobs", total=self.total, completed=self.done)
-            self._progress.start()
-            self.shown = True
-        else:
+    def advance(self, elapsed: float | None = None) -> None:
+        """One more job is final; ``elapsed`` (since the batch began) defaults to the clock."""
+        self.done += 1
+        self._show_if_slow(time.monotonic() - self._start if elapsed is None else elapsed)
+        if self._progress is not None:
             self._progress.update(self._task, completed=self.done)
+
+    def _show_if_slow(self, elapsed: float) -> None:
+        if not self.enabled or self._progress is not None:
+            return
+        if elapsed < SHOW_AFTER or self.done >= self.total:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("qibo-client jobs"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        )
+        self._task = self._progress.add_task("jobs", total=self.total, completed=self.done)
+        self._progress.start()
+        self.shown = True
 
     def close(self) -> None:
         if self._progress is not None:
@@ -153,4 +172,11 @@ class BatchProgress:
         self.close()
 
 
-__all__ = ["PROGRESS_ENV", "BatchProgress", "WaitStatus", "describe", "progress_enabled"]
+__all__ = [
+    "PROGRESS_ENV",
+    "BatchProgress",
+    "WaitObserver",
+    "WaitStatus",
+    "describe",
+    "progress_enabled",
+]

@@ -252,8 +252,8 @@ class Client:
                 remaining = None
                 if timeout is not None:  # past the deadline, wait() still looks once
                     remaining = max(0.0, timeout - (time.monotonic() - start))
-                statuses.append(job.wait(remaining, show_progress=False))
-                bar.advance(time.monotonic() - start)
+                statuses.append(job.wait(remaining, observer=bar))
+                bar.advance()
         return statuses
 
     def get_job(self, pid: str) -> Job:

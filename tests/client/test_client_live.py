@@ -204,3 +204,20 @@ def test_a_slow_wait_shows_a_status_line(
     assert f"job {job.pid}: queueing" in err
     assert "position" in err
     job.cancel()
+
+
+def test_a_slow_batch_shows_one_bar(
+    held: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    client = Client(held.url, held.token, progress=True)
+    jobs = client.submit_many([BELL, BELL], nshots=10)
+    with pytest.raises(JobTimeoutError) as info:
+        client.wait_all(jobs, timeout=1.5)
+    assert info.value.pid == jobs[0].pid
+    err = capsys.readouterr().err
+    assert "qibo-client jobs" in err
+    assert "0/2" in err
+    assert "job " not in err  # no per-job status line inside a batch
+    for job in jobs:
+        job.cancel()
