@@ -194,13 +194,17 @@ class Job:
             if client._server_waits is not False:
                 # The first hold is short when a status line may need to appear after ~1 s.
                 asked = min(remaining, 1.0 if (first and display.enabled) else cap)
+                before = self._status
                 sent = time.monotonic()
                 status = self.refresh(wait=asked if asked > 0 else None)
                 took = time.monotonic() - sent
                 if status.is_terminal:
                     return status
                 if asked >= 1.0:
-                    supported = took >= asked * IGNORED_WAIT_FRACTION
+                    # An early answer with news (a status change) is fine; early and unchanged
+                    # means the server did not hold the request at all.
+                    changed = before is not None and status is not before
+                    supported = took >= asked * IGNORED_WAIT_FRACTION or changed
                     if client._server_waits is None or not supported:
                         logger.debug(
                             "Server at %s %s server-side waits",

@@ -113,6 +113,20 @@ def test_old_server_ignoring_waits_falls_back_to_polling(
     assert fake_client._server_waits is False
 
 
+def test_an_early_answer_with_news_keeps_server_waits(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    fake.post(f"{FAKE}/api/jobs/", json={"pid": "j1", "status": "queueing"})
+    fake.get(JOB, json=job_object("j1", "running"))
+    fake.get(JOB, json=job_object("j1", "success", frequencies={"0": 10}))
+    job = fake_client.submit(QASM, nshots=10)
+    assert job.frequencies() == {"0": 10}
+    urls = [c.request.url for c in fake.calls if c.request.url.startswith(JOB)]
+    assert len(urls) == 2
+    assert all("wait=" in url for url in urls)
+    assert fake_client._server_waits is True
+
+
 def test_timeout_raises_with_pid_and_leaves_the_job(
     fake: responses.RequestsMock, fake_client: Client
 ) -> None:
