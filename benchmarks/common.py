@@ -1,0 +1,85 @@
+"""Shared pieces of the benchmark harness: the run context, a case's result, timing helpers.
+
+Every case returns one :class:`CaseResult`: a one-line figure for the table (medians and ratios,
+never a lone absolute time, because these machines are shared and noisy), the target it is judged
+against, whether it was met, and the raw numbers for the JSON file.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class CaseResult:
+    """What one case measured; ``met`` is None when the target could not be judged."""
+
+    case: str
+    what: str
+    figure: str
+    target: str
+    met: bool | None
+    data: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            "what": self.what,
+            "figure": self.figure,
+            "target": self.target,
+            "met": self.met,
+            "notes": self.notes,
+            "data": self.data,
+        }
+
+
+@dataclass
+class Context:
+    """What a case may use: the sizes for this mode, the running cluster, the official client."""
+
+    quick: bool
+    url: str
+    token: str
+    workers: int
+    official: Any  # official.env.Official: a driver runner, or why it is unavailable
+    cluster: Any = None
+
+
+def timed(function: Callable[[], Any], repeat: int) -> list[float]:
+    """Wall seconds of ``repeat`` sequential calls, one figure per call."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def ms(seconds: float) -> str:
+    """Seconds as milliseconds, with the precision that a median on a noisy machine deserves."""
+    value = seconds * 1000
+    if value < 10:
+        return f"{value:.2f} ms"
+    return f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """Median and spread of per-call times (seconds) for the JSON file."""
+    ordered = sorted(values)
+    return {
+        "n": len(values),
+        "median": median(values),
+        "p10": ordered[int(0.1 * (len(ordered) - 1))],
+        "p90": ordered[int(0.9 * (len(ordered) - 1))],
+        "min": ordered[0],
+        "max": ordered[-1],
+    }
