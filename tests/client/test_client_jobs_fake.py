@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import responses
-from client_fakes import FAKE, FAKE_TOKEN, job_object
+from client_fakes import FAKE, FAKE_TOKEN, VERSIONS, job_object
 
 from qibo_client.config import (
     IncompatibleVersionsError,
@@ -276,3 +276,17 @@ def test_malformed_frequencies_are_rejected(
     fake.get(JOB, json=job_object("j1", "success", frequencies={"0x": 1}))
     with pytest.raises(MalformedResponseError):
         Job.from_pid(fake_client, "j1").wait()
+
+
+def test_tii_points_at_the_tii_service_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from qibo_client.tii import TII
+
+    with responses.RequestsMock() as mock:
+        mock.get("https://cloud.qibo.science/api/qibo_version/", json=VERSIONS)
+        assert TII(FAKE_TOKEN, progress=False).url == "https://cloud.qibo.science"
+    monkeypatch.setenv("QIBO_CLIENT_URL", FAKE)
+    with responses.RequestsMock() as mock:
+        mock.get(f"{FAKE}/api/qibo_version/", json=VERSIONS)
+        assert TII(FAKE_TOKEN, progress=False).url == FAKE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -221,3 +222,16 @@ def test_a_slow_batch_shows_one_bar(
     assert "job " not in err  # no per-job status line inside a batch
     for job in jobs:
         job.cancel()
+
+
+def test_one_keep_alive_connection_per_client(
+    cluster: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="urllib3.connectionpool")
+    client = Client(cluster.url, cluster.token, progress=False)
+    for _ in range(3):
+        client.run_circuit(BELL, nshots=10)
+    client.jobs()
+    opened = [r for r in caplog.records if "Starting new HTTP connection" in r.getMessage()]
+    assert len(opened) == 1
+    assert all(cluster.token not in r.getMessage() for r in caplog.records)
