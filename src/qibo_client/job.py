@@ -24,12 +24,14 @@ from qibo_client.config import (
     JobFailedError,
     JobTimeoutError,
     MalformedResponseError,
+    QiboClientError,
     UnknownJobStatusError,
 )
 from qibo_client.progress import WaitObserver, WaitStatus
 from qibo_client.results import (
     dense_from_frequencies,
     frequencies_from_archive,
+    read_archive,
     validate_frequencies,
 )
 from qibo_client.transport import check_response_has_keys, parse_json
@@ -47,6 +49,8 @@ MAX_SERVER_WAIT = 30.0
 DISPLAY_SERVER_WAIT = 5.0
 #: A server-side wait that returns before this fraction of the asked time, not final, was ignored.
 IGNORED_WAIT_FRACTION = 0.5
+#: The tail of a downloaded error log kept as a failure reason.
+MAX_REASON_CHARS = 4000
 #: Polling fallback: first interval, growth, cap.
 POLL_START = 0.05
 POLL_GROWTH = 1.5
@@ -232,13 +236,26 @@ class Job:
         """
         status = self.wait(timeout)
         if status is JobStatus.ERROR:
-            reason = str(self._data.get("stderr") or self._data.get("detail") or "").strip()
-            raise JobFailedError(pid=self.pid, reason=reason)
+            raise JobFailedError(pid=self.pid, reason=self._failure_reason())
         if self._frequencies is None:
             logger.debug("Job %s gave no frequencies in JSON; reading its download", self.pid)
-            response = self._client._session.call("GET", self._path("download/"), job_url=True)
-            self._frequencies = frequencies_from_archive(response.content)
+            self._frequencies = frequencies_from_archive(self._download())
         return dict(self._frequencies)
+
+    def _download(self) -> bytes:
+        return self._client._session.call("GET", self._path("download/"), job_url=True).content
+
+    def _failure_reason(self) -> str:
+        """The server's ``stderr``; a server that keeps it only in the download is read there."""
+        reason = str(self._data.get("stderr") or self._data.get("detail") or "").strip()
+        if reason:
+            return reason
+        try:
+            log = read_archive(self._download()).get("stderr.log", b"")
+        except QiboClientError as error:
+            logger.debug("Job %s: no readable error log in its download: %s", self.pid, error)
+            return ""
+        return log.decode("utf-8", "replace").strip()[-MAX_REASON_CHARS:]
 
     def dense_frequencies(self, timeout: float | None = None) -> np.ndarray:
         """Counts as an int64 array of length ``2**m``, index = outcome bitstring as binary."""

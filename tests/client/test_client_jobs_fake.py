@@ -176,6 +176,16 @@ def test_failed_job_returns_none_and_logs_the_reason(
     assert info.value.reason == "qubit 7 does not exist"
 
 
+def test_failure_reason_read_from_the_download_when_the_json_has_none(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    fake.get(JOB, json={"pid": "j1", "status": "ERROR"})
+    fake.get(f"{JOB}download/", body=_tar({"stdout.log": b"", "stderr.log": b"out of memory\n"}))
+    with pytest.raises(JobFailedError) as info:
+        Job.from_pid(fake_client, "j1").frequencies()
+    assert info.value.reason == "out of memory"
+
+
 def test_wait_for_response_to_get_request_returns_the_final_response(
     fake: responses.RequestsMock,
 ) -> None:
