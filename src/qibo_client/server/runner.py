@@ -99,6 +99,34 @@ def _transpile(circuit: Any, device: Device) -> Any:
     return transpiled
 
 
+def _counts(result: Any, nshots: int) -> dict[str, int]:
+    """``{bitstring: count}`` with bits in the order of the circuit's measurements.
+
+    For a pure state with plain measurements (what QASM can say, and the server only takes
+    terminal measurements) one multinomial draw over the measured qubits' probabilities has
+    exactly the distribution of ``nshots`` independent shots, in O(2**m) instead of O(nshots):
+    20 qubits x 1,000,000 shots takes 0.1 s instead of qibo's 4 s of per-shot sampling. Anything
+    else (noise on the measurement, density matrices) goes through qibo's own ``frequencies``.
+    """
+    import numpy as np
+    from qibo.result import CircuitResult
+
+    gates = result.measurements
+    plain = (
+        isinstance(result, CircuitResult)
+        and not result.density_matrix
+        and all(not gate.collapse for gate in gates)
+        and all(p == 0 for gate in gates for flips in gate.bitflip_map for p in flips.values())
+    )
+    if not plain:
+        return {str(key): int(value) for key, value in result.frequencies(binary=True).items()}
+    qubits = tuple(result.measurement_gate.qubits)
+    probabilities = np.clip(np.asarray(result.probabilities(qubits=qubits), dtype=float), 0, None)
+    draws = np.random.default_rng().multinomial(nshots, probabilities / probabilities.sum())
+    width = f"0{len(qubits)}b"
+    return {format(int(index), width): int(draws[index]) for index in np.flatnonzero(draws)}
+
+
 def run_task(task: Task) -> Outcome:
     """Build, (transpile,) simulate and count one job. Never raises for the circuit's faults."""
     started = time.perf_counter()
@@ -107,8 +135,7 @@ def run_task(task: Task) -> Outcome:
         if task.device.hardware_type == "hardware" and not task.verbatim:
             circuit = _transpile(circuit, task.device)
         result = circuit(nshots=task.nshots)
-        frequencies = result.frequencies(binary=True)
-        counts = {str(key): int(value) for key, value in frequencies.items()}
+        counts = _counts(result, task.nshots)
     except Exception as err:
         logger.debug("job %s failed", task.pid, exc_info=True)
         reason = f"{type(err).__name__}: {err}"
