@@ -88,6 +88,15 @@ def test_unwritten_creg_bits_are_left_out_and_unused_cregs_ignored():
     assert program.measurements == (Measurement("c", (2,)),)
 
 
+def test_missing_pieces_of_a_gate_statement():
+    with pytest.raises(QasmError, match="line 4: gate 'h' needs qubit arguments"):
+        body("qreg q[1];\nh;")
+    with pytest.raises(QasmError, match="line 4: missing '\\)'"):
+        body("qreg q[1];\nrx(0.1 q[0];")
+    with pytest.raises(QasmError, match="line 4: cannot parse statement '1 q'"):
+        body("qreg q[1];\n1 q;")
+
+
 def test_definition_of_a_supported_gate_is_skipped_like_qibo_does():
     text = (
         HEADER
@@ -279,6 +288,13 @@ def test_not_text_is_refused():
         "qreg q[1];\n" + "h" * 1_000_000 + " q[0];",
         "qreg q[1];\n" + "{" * 10_000,
         "qreg q[1]\x00;",
+        # shapes that made earlier regular expressions backtrack quadratically
+        "qreg q[1];" + "\n" * 200_000 + "gate",
+        "gate a\n" * 30_000,
+        "qreg q[1];" + ("measure " + " " * 3900 + "x;") * 50,
+        "qreg q[1];" + ("h q" + " " * 3900 + "x;") * 50,
+        "qreg q[1];" + ("rx(" + "1" * 990 + "x) q[0];") * 50,
+        "qreg q[1];" + ("rx(" + "()" * 1900 + ") (;") * 50,
         "qreg q[1];\nh q[0];\n" * 3 + "\x1b[31m;",
     ],
 )

@@ -48,8 +48,9 @@ _ALIASES: dict[str, str] = {**{name: name for name in GATE_SPECS}, **QASM_GATES}
 #: Bounds that keep hostile input cheap: a parameter list's length and its nesting depth.
 MAX_PARAM_CHARS = 1000
 MAX_DEPTH = 50
-#: Longest statement accepted (a gate with a long parameter list fits easily).
+#: Longest statement and longest program accepted.
 MAX_STATEMENT_CHARS = 4000
+MAX_TEXT_CHARS = 10_000_000
 
 
 class QasmError(ValueError):
@@ -57,19 +58,17 @@ class QasmError(ValueError):
 
 
 _COMMENT = re.compile(r"//[^\n]*")
-_GATE_DEF = re.compile(
-    r"(?:(?<=;)|(?<=})|^)([ \t\r\n]*)gate\s+([A-Za-z_]\w*)[^{;]*\{[^}]*\}", re.MULTILINE
-)
+# Every pattern below is linear in its input: no two adjacent parts can match the same text.
+_GATE_KEYWORD = re.compile(r"(?:(?<=[;}])|^)[ \t]*gate\b", re.MULTILINE)
+_DEF_NAME = re.compile(r"gate\s+([A-Za-z_]\w*)")
 _HEAD = re.compile(r"[A-Za-z_]\w*")
-_GATE_STMT = re.compile(r"([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*([A-Za-z_][^()]*)\Z", re.DOTALL)
-_ARG = re.compile(r"\s*([A-Za-z_]\w*)\s*(?:\[\s*(\d{1,9})\s*\])?\s*\Z")
+_ARG = re.compile(r"\s*([A-Za-z_]\w*)\s*(?:\[\s*(\d{1,9})\s*\]\s*)?\Z")
 _REG = re.compile(r"([qc]reg)\s+([A-Za-z_]\w*)\s*\[\s*(\d{1,9})\s*\]\Z")
-_MEASURE = re.compile(r"measure\s+([^-]*?)\s*->\s*(.*)\Z", re.DOTALL)
 _VERSION = re.compile(r"OPENQASM\s+(\S+)\Z")
 _INCLUDE = re.compile(r'include\s+"([^"]*)"\Z')
-_NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
+_NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_]\w*)"
+    r"\s*(?:(?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_]\w*)"
     r"|(?P<op>\*\*|[-+*/^(),]))"
 )
 
@@ -356,10 +355,9 @@ class _Parser:
         self.nqubits += size
 
     def measure(self, stmt: str) -> None:
-        match = _MEASURE.match(stmt)
-        if match is None:
+        qtext, arrow, ctext = stmt[len("measure") :].partition("->")
+        if not arrow:
             raise self.fail(f"bad measurement {_show(stmt)}; expected 'measure q[0] -> c[0];'")
-        qtext, ctext = match.groups()
         qmatch = _ARG.match(qtext)
         if qmatch is None:
             raise self.fail(f"measure takes one qubit or one qreg, got {_show(qtext)}")
@@ -399,11 +397,19 @@ class _Parser:
             self.creg_order.append(cname)
 
     def gate(self, stmt: str) -> None:
-        match = _GATE_STMT.match(stmt)
-        if match is None:
-            hint = " (missing ';' at the end of a line?)" if "\n" in stmt else ""
-            raise self.fail(f"cannot parse statement {_show(stmt)}{hint}")
-        label, params_text, args_text = match.groups()
+        head = _HEAD.match(stmt)
+        if head is None:
+            raise self.fail(f"cannot parse statement {_show(stmt)}")
+        label = head.group()
+        rest = stmt[head.end() :].lstrip()
+        params_text: str | None = None
+        if rest.startswith("("):  # the arguments hold no parentheses: the last ')' closes
+            close = rest.rfind(")")
+            if close == -1:
+                raise self.fail(f"missing ')' in {_show(stmt)}")
+            params_text, rest = rest[1:close], rest[close + 1 :]
+        if not rest.strip():
+            raise self.fail(f"gate {label!r} needs qubit arguments, e.g. '{label} q[0];'")
         name = _ALIASES.get(label)
         if name is None:
             raise self.fail(f"unknown gate {label!r}; supported gates are {', '.join(QASM_GATES)}")
@@ -420,7 +426,7 @@ class _Parser:
         if len(params) != len(spec.params):
             wanted = f"({', '.join(spec.params)})" if spec.params else "no parameters"
             raise self.fail(f"gate {label!r} takes {wanted}, got {len(params)} parameter(s)")
-        args = self.qargs(args_text)
+        args = self.qargs(rest)
         if len(args) != spec.nqubits:
             raise self.fail(f"gate {label!r} acts on {spec.nqubits} qubit(s), got {len(args)}")
         if all(len(arg) == 1 for arg in args):
@@ -471,16 +477,28 @@ def _skip_known_definitions(text: str) -> str:
     """Blank out ``gate`` definitions of supported gates (keeping line breaks for line numbers).
 
     qibo's ``to_qasm(extended_compatibility=True)`` writes ``gate gpi(phi) q {...}``; qibo's own
-    parser then uses its built-in gate and ignores the body, and so do we. Definitions of other
-    names are left in place, to be refused with their line number.
+    parser then uses its built-in gate and ignores the body, and so do we. The first definition
+    that is malformed or names another gate stops the scan: the statement loop refuses it with its
+    line number. Each search starts past the previous definition, so the scan is linear.
     """
-
-    def blank(match: re.Match[str]) -> str:
-        if match.group(2) in _ALIASES:
-            return "\n" * match.group(0).count("\n")
-        return match.group(0)
-
-    return _GATE_DEF.sub(blank, text)
+    pieces = []
+    pos = 0
+    for match in _GATE_KEYWORD.finditer(text):
+        start = match.end() - len("gate")
+        if start < pos:
+            continue
+        opening = text.find("{", start)
+        if opening == -1 or text.find(";", start, opening) != -1:
+            break
+        closing = text.find("}", opening)
+        name = _DEF_NAME.match(text, start, opening)
+        if closing == -1 or name is None or name.group(1) not in _ALIASES:
+            break
+        pieces.append(text[pos:start])
+        pieces.append("\n" * text.count("\n", start, closing + 1))
+        pos = closing + 1
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 def parse_qasm(text: str) -> Program:
@@ -490,6 +508,8 @@ def parse_qasm(text: str) -> Program:
     """
     if not isinstance(text, str):
         raise QasmError(f"expected OpenQASM text, got {type(text).__name__}")
+    if len(text) > MAX_TEXT_CHARS:
+        raise QasmError(f"program longer than {MAX_TEXT_CHARS} characters")
     if not text.isascii():
         raise _first_non_ascii(text)
     if "//" in text:
