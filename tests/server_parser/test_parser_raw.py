@@ -135,6 +135,8 @@ def edit(path: str, value: Any, base: dict[str, Any] = BELL) -> dict[str, Any]:
         (edit("queue.2.init_kwargs.theta", math.nan), "parameter 'theta' must be a finite"),
         (edit("queue.2.init_kwargs.theta", math.inf), "parameter 'theta' must be a finite"),
         (edit("queue.2.init_kwargs.theta", True), "parameter 'theta' must be a finite"),
+        (edit("queue.2.init_kwargs.theta", 10**400), "parameter 'theta' must be a finite"),
+        (edit("queue.3.init_kwargs.basis", [["Z"]]), "basis must be X, Y, Z"),
         (edit("queue.2.init_kwargs.matrix", [[1]]), r"unexpected init_kwargs \['matrix'\]"),
         (edit("queue.2.init_kwargs", [0.1]), "init_kwargs must be an object"),
         (edit("queue.0._control_qubits", [1]), "controlled_by extra qubits are not supported"),
@@ -159,21 +161,45 @@ def test_malformed_raw_objects_are_refused_with_the_entry_at_fault(obj, message)
 
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 70) | st.floats() | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 70)
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.sampled_from(["H", "M", "CNOT", "U3", "X", "Z", "register0", "b"]),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
     ),
     max_leaves=20,
 )
+_PATHS = [
+    f"queue.{index}.{field}"
+    for index in range(5)
+    for field in ("_class", "init_args", "init_kwargs", "_control_qubits", "_target_qubits")
+] + [
+    "nqubits",
+    "queue.1.init_args.0",
+    "queue.2.init_kwargs.theta",
+    "queue.2.init_kwargs.lam",
+    "queue.3.init_kwargs.register_name",
+    "queue.3.init_kwargs.basis",
+    "queue.3.init_kwargs.collapse",
+    "queue.3.init_kwargs.p0",
+    "queue.3.measurement_result",
+    "queue.4.init_args.0",
+]
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 4), st.sampled_from(["_class", "init_args", "init_kwargs"]), _JSON)
-def test_fuzz_corrupted_entries_give_raw_circuit_error_or_a_valid_program(index, field, value):
-    obj = edit(f"queue.{index}.{field}", value)
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_PATHS), _JSON)
+def test_fuzz_corrupted_entries_give_raw_circuit_error_or_a_valid_program(path, value):
     try:
-        program = program_from_raw(obj)
+        program = program_from_raw(edit(path, value))
     except RawCircuitError:
         return
+    assert 1 <= program.nqubits <= 64
     assert all(0 <= q < program.nqubits for op in program.ops for q in op.qubits)
     assert all(math.isfinite(p) for op in program.ops for p in op.params)
+    registers = [m.register for m in program.measurements]
+    assert len(set(registers)) == len(registers)

@@ -49,8 +49,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _finite_float(value: Any) -> float | None:
+    """``value`` as a finite float, or None (bools, strings, NaN, infinities, huge integers)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 class _Reader:
@@ -112,9 +119,10 @@ class _Reader:
         params = []
         for param in spec.params:
             value: Any = kwargs.get(param)
-            if not _is_number(value) or not math.isfinite(value):
+            number = _finite_float(value)
+            if number is None:
                 raise self.fail(f"parameter {param!r} must be a finite number, got {value!r:.40}")
-            params.append(float(value))
+            params.append(number)
         self.check_roles(name, qubits, raw)
         for q in qubits:
             if q in self.measured:
@@ -151,7 +159,9 @@ class _Reader:
             raise self.fail("measurement bit-flip noise (p0, p1) is not supported")
         basis = kwargs.get("basis", "Z")
         bases = [basis] * len(qubits) if isinstance(basis, str) else basis
-        if not isinstance(bases, list) or not all(b in _BASES for b in bases):
+        if not isinstance(bases, list) or not all(
+            isinstance(b, str) and b in _BASES for b in bases
+        ):
             raise self.fail(f"basis must be X, Y, Z or a list of them, got {basis!r:.40}")
         result = raw.get("measurement_result")
         if isinstance(result, dict) and result.get("samples") is not None:
