@@ -47,7 +47,6 @@ class Context:
     token: str
     workers: int
     official: Any  # official.env.Official: a driver runner, or why it is unavailable
-    cluster: Any = None
 
 
 def timed(function: Callable[[], Any], repeat: int) -> list[float]:

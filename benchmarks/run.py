@@ -4,13 +4,15 @@
     python benchmarks/run.py --quick    # smoke run: small sizes, official client only if built
     python benchmarks/run.py --only B1,B5
 
-Starts the reference server itself (``local_cluster(workers=2)``), runs the cases in one process,
+Starts the reference server itself (``local_cluster(workers=2)``, in a process of its own: see
+server.py), runs the cases in this process (B4's client and B5's imports in fresh ones),
 prints a table and writes ``benchmarks/out/results-<UTC date-time>.json``. See README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib
 import json
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +78,35 @@ def machine() -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def serving(workers: int) -> Iterator[tuple[str, str]]:
+    """The reference server (``local_cluster``) in its own process; yields (url, token)."""
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "server.py"), "--workers", str(workers)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None
+    assert server.stdout is not None
+    mark = "bench-server-address: "
+    try:
+        for line in server.stdout:
+            if line.startswith(mark):
+                address = json.loads(line[len(mark) :])
+                break
+        else:
+            raise RuntimeError("the reference server did not start; see its log above")
+        yield address["url"], address["token"]
+    finally:
+        server.stdin.close()  # the server's signal to stop
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 def print_table(results: list[CaseResult], meta: dict[str, Any]) -> None:
     """The table on stdout, with rich (already a dependency of the client)."""
     from rich.console import Console
@@ -119,8 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         official = official_env.prepare(build=not args.quick, rebuild=args.rebuild_official)
 
-    from qibo_client.server import local_cluster
-
     started = time.perf_counter()
     now = dt.datetime.now(dt.timezone.utc)
     meta: dict[str, Any] = {
@@ -137,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     results: list[CaseResult] = []
-    with local_cluster(workers=WORKERS) as cluster:
-        ctx = Context(args.quick, cluster.url, cluster.token, WORKERS, official, cluster)
+    with serving(WORKERS) as (url, token):
+        ctx = Context(args.quick, url, token, WORKERS, official)
         for case in selected:
             module = importlib.import_module(MODULES[case])
             logger.warning("running %s %s ...", case, module.WHAT)

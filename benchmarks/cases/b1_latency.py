@@ -19,6 +19,9 @@ WHAT = "latency"
 OVERHEAD_TARGET_S = 0.005
 OFFICIAL_TARGET = 50.0
 NSHOTS = 1000
+#: The official client sleeps 0.5 s between looks unless its first look finds the job done, so
+#: its per-job times are bimodal; a job slower than this waited at least one poll.
+POLL_SLEEP_S = 0.4
 
 
 def _bell_times(count: int, warmup: int) -> list[float]:
@@ -55,9 +58,14 @@ def run(ctx: Context) -> CaseResult:
         official = ctx.official.run("latency", ctx.url, ctx.token, count=count, nshots=NSHOTS)
         assert official["all_counts_complete"], "the official client lost shots"
         speedup = median(official["times"]) / median(ours)
+        slow = sum(t > POLL_SLEEP_S for t in official["times"]) / len(official["times"])
         data["official"] = summary(official["times"])
+        data["official_share_waiting_a_poll"] = slow
         data["speedup_vs_official"] = speedup
-        figure += f"; official {ms(median(official['times']))} -> {speedup:.0f}x faster"
+        figure += (
+            f"; official {ms(median(official['times']))} -> {speedup:.0f}x faster "
+            f"({slow:.0%} of official jobs slept a 0.5 s poll)"
+        )
         met = bool(met and speedup >= OFFICIAL_TARGET)
     else:
         notes.append(f"official client unavailable: {ctx.official.reason}")
