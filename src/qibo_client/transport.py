@@ -126,6 +126,16 @@ class ApiSession(requests.Session):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """On a redirect to another host, drop the token as requests drops ``Authorization``."""
+        super().rebuild_auth(prepared_request, response)
+        previous = response.request.url if response.request is not None else None
+        target = prepared_request.url
+        if previous and target and self.should_strip_auth(previous, target):
+            prepared_request.headers.pop("x-api-token", None)
+
     def url(self, path: str) -> str:
         """Absolute URL of an API path such as ``/api/jobs/``."""
         return self.base_url + path

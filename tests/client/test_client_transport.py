@@ -238,3 +238,15 @@ def test_urllib3_debug_log_has_no_token(caplog: pytest.LogCaptureFixture) -> Non
         session.call("GET", "/api/jobs/")
     assert caplog.records
     assert all(FAKE_TOKEN not in record.getMessage() for record in caplog.records)
+
+
+def test_a_redirect_to_another_host_does_not_carry_the_token(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    fake.get(f"{FAKE}/api/jobs/", status=302, headers={"Location": "http://elsewhere.test/x/"})
+    fake.get("http://elsewhere.test/x/", json=[])
+    assert fake_client.jobs() == []
+    moved = fake.calls[-1].request
+    assert moved.url == "http://elsewhere.test/x/"
+    assert "x-api-token" not in moved.headers
+    assert fake.calls[-2].request.headers["x-api-token"] == FAKE_TOKEN
