@@ -135,3 +135,13 @@ def test_fast_job_draws_nothing_even_with_progress_on(
     captured = capsys.readouterr()
     assert captured.err == ""
     assert captured.out == ""
+
+
+def test_the_qibo_client_command_dispatches_to_the_journal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from qibo_client import cli
+
+    journal.record(FAKE, "pid-in-journal", device="sim", project="personal", nshots=3)
+    assert cli.main(["jobs", "--offline"]) == 0
+    assert "pid-in-journal" in capsys.readouterr().out
