@@ -174,6 +174,7 @@ class BatchProgress:
 
 __all__ = [
     "PROGRESS_ENV",
+    "SHOW_AFTER",
     "BatchProgress",
     "WaitObserver",
     "WaitStatus",

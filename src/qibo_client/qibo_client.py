@@ -35,8 +35,8 @@ from qibo_client.config import (
     MalformedResponseError,
     UnknownJobStatusError,
 )
-from qibo_client.job import Job, JobStatus, poll_intervals
-from qibo_client.progress import BatchProgress, progress_enabled
+from qibo_client.job import MAX_SERVER_WAIT, Job, JobStatus, poll_intervals
+from qibo_client.progress import SHOW_AFTER, BatchProgress, progress_enabled
 from qibo_client.transport import (
     ApiSession,
     _qibo_version,
@@ -190,9 +190,10 @@ class Client:
     ) -> Job:
         """Queue a circuit (a qibo Circuit or OpenQASM 2.0 text) and return its :class:`Job`.
 
-        ``wait=S`` asks the server to hold the answer up to S seconds: if the job ends by then the
-        Job is born final, results included. The submission carries an ``Idempotency-Key`` so
-        that a retried POST never queues a second job.
+        ``wait=S`` asks the server to hold the answer up to S seconds (at most 1 s when a live
+        status line is on): if the job ends by then the Job is born final, results included.
+        The submission carries an ``Idempotency-Key`` so that a retried POST never queues a
+        second job.
         """
         from qibo_client.qasm import to_qasm
 
@@ -206,7 +207,9 @@ class Client:
         headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
         extra = 0.0
         if wait is not None and wait > 0:
-            seconds = min(float(wait), 30.0)
+            # With a live display, hold at most until the status line is due (``Job.wait`` then
+            # takes over and shows it); a job that ends sooner is still one round trip.
+            seconds = min(float(wait), SHOW_AFTER if self.progress else MAX_SERVER_WAIT)
             headers["Prefer"] = f"wait={seconds:.3g}"
             extra = seconds
         response = self._session.call(

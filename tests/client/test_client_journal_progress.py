@@ -145,3 +145,13 @@ def test_the_qibo_client_command_dispatches_to_the_journal(
     journal.record(FAKE, "pid-in-journal", device="sim", project="personal", nshots=3)
     assert cli.main(["jobs", "--offline"]) == 0
     assert "pid-in-journal" in capsys.readouterr().out
+
+
+def test_with_a_live_display_the_submission_hold_ends_when_the_line_is_due(
+    fake: responses.RequestsMock,
+) -> None:
+    fake.post(f"{FAKE}/api/jobs/", json={"pid": "j1", "status": "running"})
+    Client(FAKE, FAKE_TOKEN, progress=True).submit(QASM, wait=10)
+    Client(FAKE, FAKE_TOKEN, progress=False).submit(QASM, wait=10)
+    prefers = [c.request.headers["Prefer"] for c in fake.calls if c.request.method == "POST"]
+    assert prefers == ["wait=1", "wait=10"]
