@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 from server_helpers import BELL
@@ -62,3 +64,51 @@ def test_a_crashing_job_fails_and_the_pool_recovers() -> None:
     assert by_pid["broken"].stderr == "RuntimeError: boom in the circuit"
     assert by_pid["good"].ok
     assert by_pid["good"].frequencies_json is not None
+
+
+class Gate:
+    """A program that blocks its worker until the test writes to a named pipe."""
+
+    nqubits = 1
+
+    def __init__(self, fifo: str) -> None:
+        self.fifo = fifo
+
+    def to_circuit(self) -> Any:
+        with open(self.fifo, "rb") as pipe:  # blocks until the test opens the other end
+            pipe.read()
+        return parse_qasm(BELL).to_circuit()
+
+
+def test_a_cancelled_running_job_reports_nothing(tmp_path: Path) -> None:
+    fifo = str(tmp_path / "gate")
+    os.mkfifo(fifo)
+    outcomes: list[Outcome] = []
+
+    def release() -> None:
+        with open(fifo, "wb") as pipe:  # blocks until the worker has opened the pipe
+            pipe.write(b"go")
+
+    async def scenario() -> None:
+        done = asyncio.Event()
+
+        def record(outcome: Outcome) -> None:
+            outcomes.append(outcome)
+            done.set()
+
+        runner = Runner(1, record)
+        await runner.start()
+        try:
+            runner.submit(Task("held", Gate(fifo), 10, SIM, False))
+            runner.submit(Task("next", parse_qasm(BELL), 10, SIM, False))
+            assert runner.is_running("held")
+            assert runner.position("next") == 1
+            runner.cancel("held")
+            await asyncio.to_thread(release)
+            await asyncio.wait_for(done.wait(), 120)
+        finally:
+            runner.shutdown()
+
+    asyncio.run(scenario())
+    assert [outcome.pid for outcome in outcomes] == ["next"]
+    assert outcomes[0].ok
