@@ -95,3 +95,14 @@ def test_local_cluster_accounts_and_projects() -> None:
         quotas = requests.get(f"{cluster.url}/api/projectquotas/", headers=headers).json()
         assert {q["project"] for q in quotas} == {"personal", "x"}
         assert "bob-token" not in repr(cluster)
+
+
+def test_server_package_and_cli_import_nothing_heavy() -> None:
+    code = (
+        "import sys, qibo_client.server, qibo_client.server.cli; "
+        "print(sorted(m for m in ('fastapi', 'uvicorn', 'qibo', 'numpy') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"
