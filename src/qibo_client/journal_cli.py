@@ -60,13 +60,30 @@ def _client(url: str, args: argparse.Namespace) -> Any:
     )
 
 
+def _server_statuses(url: str, args: argparse.Namespace) -> dict[str, str]:
+    """pid -> status of every job the server lists for this user (one request per server)."""
+    from collections import defaultdict
+
+    from qibo_client.config import QiboClientError
+
+    try:
+        listing = _client(url, args).jobs()
+    except QiboClientError as error:
+        reason = f"unknown ({type(error).__name__})"
+        return defaultdict(lambda: reason)
+    return {
+        str(item["pid"]): str(item.get("status", "?")).lower()
+        for item in listing
+        if isinstance(item, dict) and "pid" in item
+    }
+
+
 def jobs_main(args: argparse.Namespace) -> int:
     """A table of the most recent journal entries with their status on the server."""
     from rich.console import Console
     from rich.table import Table
 
     from qibo_client import journal
-    from qibo_client.config import JobNotFoundError, QiboClientError
 
     rows = [e for e in journal.entries() if args.url is None or e["url"] == args.url.rstrip("/")]
     rows = rows[-args.limit :] if args.limit > 0 else rows
@@ -75,20 +92,15 @@ def jobs_main(args: argparse.Namespace) -> int:
     for column in ("server", "device", "nshots", "submitted"):
         table.add_column(column, overflow="fold")
     table.add_column("status", no_wrap=True)
-    clients: dict[str, Any] = {}
     can_ask = not args.offline and bool(args.token or os.environ.get(TOKEN_ENV))
+    statuses: dict[str, dict[str, str]] = {}  # server -> pid -> status, one listing per server
     for entry in rows:
         status = "-"
         if can_ask:
-            try:
-                client = clients.get(entry["url"]) or clients.setdefault(
-                    entry["url"], _client(entry["url"], args)
-                )
-                status = client.get_job(entry["pid"]).status().value
-            except JobNotFoundError:
-                status = "gone"
-            except QiboClientError as error:
-                status = f"unknown ({type(error).__name__})"
+            url = entry["url"]
+            if url not in statuses:
+                statuses[url] = _server_statuses(url, args)
+            status = statuses[url].get(str(entry["pid"]), "gone")
         table.add_row(
             str(entry["pid"]),
             str(entry["url"]),

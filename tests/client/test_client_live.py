@@ -191,6 +191,13 @@ def test_cli_lists_and_prints_journalled_jobs(
     assert cluster.token not in listing
     assert run_cli("result", job.pid, "--token", cluster.token) == 0
     assert json.loads(capsys.readouterr().out) == job.frequencies()
+    gone = client.submit(BELL, nshots=5, wait=10)
+    client.delete_job(gone.pid)
+    assert run_cli("jobs", "--token", cluster.token) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if gone.pid in line)
+    assert "gone" in row
+    assert run_cli("jobs", "--token", "wrong-token") == 0
+    assert "AuthenticationError" in capsys.readouterr().out
 
 
 def test_a_slow_wait_shows_a_status_line(
