@@ -140,6 +140,7 @@ def edit(path: str, value: Any, base: dict[str, Any] = BELL) -> dict[str, Any]:
         (edit("queue.2.init_kwargs.matrix", [[1]]), r"unexpected init_kwargs \['matrix'\]"),
         (edit("queue.2.init_kwargs", [0.1]), "init_kwargs must be an object"),
         (edit("queue.0._control_qubits", [1]), "controlled_by extra qubits are not supported"),
+        (edit("queue.0._control_qubits", 1), "_control_qubits and _target_qubits must be lists"),
         (edit("queue.1._target_qubits", [0]), r"controls \[0\] and targets \[0\] do not match"),
         (edit("queue.3.init_kwargs.collapse", True), "collapsing .mid-circuit. measurements"),
         (edit("queue.3.init_kwargs.p0", 0.1), r"bit-flip noise \(p0, p1\)"),

@@ -141,6 +141,10 @@ class _Reader:
         targets = raw.get("_target_qubits")
         if controls is None and targets is None:
             return
+        if not isinstance(controls, list | tuple | None) or not isinstance(
+            targets, list | tuple | None
+        ):
+            raise self.fail("_control_qubits and _target_qubits must be lists of qubit indices")
         ncontrols = len(qubits) - 1 if name in _CONTROLLED_BY_DEFAULT else 0
         expected = (list(qubits[:ncontrols]), list(qubits[ncontrols:]))
         given = (list(controls or []), list(targets or []))
