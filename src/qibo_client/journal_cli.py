@@ -69,8 +69,8 @@ def _server_statuses(url: str, args: argparse.Namespace) -> dict[str, str]:
     try:
         listing = _client(url, args).jobs()
     except QiboClientError as error:
-        reason = f"unknown ({type(error).__name__})"
-        return defaultdict(lambda: reason)
+        print(f"{url}: {error}", file=sys.stderr)  # once per server, not once per row
+        return defaultdict(lambda: "?")
     return {
         str(item["pid"]): str(item.get("status", "?")).lower()
         for item in listing
