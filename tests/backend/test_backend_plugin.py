@@ -152,7 +152,10 @@ def test_malformed_counts_are_refused(counts: dict[str, int]) -> None:
         RemoteMeasurementOutcomes(circuit.measurements, counts, qibo.get_backend())
 
 
-def test_demo_prints_the_three_results(cluster: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_prints_the_three_results(
+    cluster: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # rich would wrap the table's cells at 80 columns
     parser = argparse.ArgumentParser()
     demo.add_arguments(parser)
     args = parser.parse_args(["--quick", "--url", cluster.url, "--token", cluster.token])
@@ -161,6 +164,6 @@ def test_demo_prints_the_three_results(cluster: Any, capsys: pytest.CaptureFixtu
 
     out = capsys.readouterr().out
     for expected in ("Bell pair", "00: ", "11: ", "5-qubit QFT", "outcomes seen", "VQE (shots)"):
-        assert expected in out
+        assert expected in out, out
     assert "-1.414" in out  # the exact ground energy, printed for comparison
     assert qibo.get_backend().name == "numpy"  # the demo leaves qibo as it found a fresh one
