@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from qibo_client.config import (
     JobFailedError,
@@ -95,6 +96,11 @@ def poll_intervals() -> Iterator[float]:
         interval = min(interval * POLL_GROWTH, POLL_MAX)
 
 
+def job_path(pid: str, suffix: str = "") -> str:
+    """``/api/jobs/{pid}/``, with the pid quoted: a pid typed by a user cannot reach other paths."""
+    return f"/api/jobs/{quote(str(pid), safe='')}/{suffix}"
+
+
 class Job:
     """A job on the server, known by its ``pid``.
 
@@ -141,7 +147,7 @@ class Job:
     # -- talking to the server ---------------------------------------------------------------
 
     def _path(self, suffix: str = "") -> str:
-        return f"/api/jobs/{self.pid}/{suffix}"
+        return job_path(self.pid, suffix)
 
     def _update(self, data: Any) -> JobStatus:
         body = check_response_has_keys(data, ("status",))
@@ -275,4 +281,4 @@ class Job:
         self._client.delete_job(self.pid)
 
 
-__all__ = ["Job", "JobStatus", "poll_intervals"]
+__all__ = ["Job", "JobStatus", "job_path", "poll_intervals"]

@@ -35,7 +35,7 @@ from qibo_client.config import (
     MalformedResponseError,
     UnknownJobStatusError,
 )
-from qibo_client.job import MAX_SERVER_WAIT, Job, JobStatus, poll_intervals
+from qibo_client.job import MAX_SERVER_WAIT, Job, JobStatus, job_path, poll_intervals
 from qibo_client.progress import SHOW_AFTER, BatchProgress, progress_enabled
 from qibo_client.transport import (
     ApiSession,
@@ -274,7 +274,7 @@ class Client:
 
     def delete_job(self, pid: str) -> None:
         """Remove a job (the server cancels it first if it is still queued or running)."""
-        self._session.call("DELETE", f"/api/jobs/{pid}/", job_url=True)
+        self._session.call("DELETE", job_path(pid), job_url=True)
         logger.info("Deleted job %s", pid)
 
     def delete_all_jobs(self) -> list[str]:

@@ -18,6 +18,7 @@ from client_fakes import FAKE, FAKE_TOKEN, VERSIONS, job_object
 from qibo_client.config import (
     IncompatibleVersionsError,
     JobFailedError,
+    JobNotFoundError,
     JobTimeoutError,
     MalformedResponseError,
     UnknownJobStatusError,
@@ -300,3 +301,9 @@ def test_tii_points_at_the_tii_service_unless_told_otherwise(
     with responses.RequestsMock() as mock:
         mock.get(f"{FAKE}/api/qibo_version/", json=VERSIONS)
         assert TII(FAKE_TOKEN, progress=False).url == FAKE
+
+
+def test_a_pid_cannot_reach_other_paths(fake: responses.RequestsMock, fake_client: Client) -> None:
+    fake.get(f"{FAKE}/api/jobs/..%2F..%2Fapi%2Fdisk_quota/", json={"detail": "nope"}, status=404)
+    with pytest.raises(JobNotFoundError):
+        fake_client.get_job("../../api/disk_quota")
