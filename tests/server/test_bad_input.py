@@ -16,6 +16,8 @@ HW5_FAR_CZ = qasm(3, "cz q[0],q[2];")
 CASES: list[tuple[str, Any, int, str]] = [
     ("not-json", b'{"circuit": ', 422, "JSON"),
     ("not-utf8", b"\xff\xfe{", 422, "JSON"),
+    ("nan-is-not-json", b'{"circuit": "x", "nshots": NaN}', 422, "NaN"),
+    ("nested-too-deep", b"[" * 100_000, 422, "JSON"),
     ("not-an-object", [BELL, 10], 422, "object"),
     ("no-circuit", {"nshots": 10}, 422, "circuit"),
     ("circuit-number", {"circuit": 42}, 422, "circuit"),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from server_helpers import BELL, session_for
+from server_helpers import BELL, qasm, session_for
 
 from qibo_client.server import LocalCluster, local_cluster
 
@@ -83,3 +83,22 @@ def test_queued_jobs_survive_a_restart(tmp_path: Path) -> None:
         assert (
             session_for(second.url, first.token).get(f"{second.url}/api/jobs/").status_code == 401
         )
+
+
+def test_a_running_job_survives_a_stop(tmp_path: Path) -> None:
+    db = tmp_path / "cluster.sqlite3"
+    # About half a minute of simulation: it is certainly still running when the server stops, and
+    # stopping does not wait for it (the worker is terminated; the job runs again next start).
+    layer = "\n".join(f"h q[{i}];\ncx q[{i}],q[{(i + 1) % 22}];" for i in range(22))
+    long_circuit = qasm(22, "\n".join([layer] * 3), measured=2)
+    with local_cluster(workers=1, db_path=db) as first:
+        session = session_for(first.url, first.token)
+        response = session.post(f"{first.url}/api/jobs/", json={"circuit": long_circuit})
+        pid = response.json()["pid"]
+        assert session.get(f"{first.url}/api/jobs/{pid}/").json()["status"] == "running"
+
+    with local_cluster(workers=0, db_path=db) as second:
+        session = session_for(second.url, second.token)
+        job = session.get(f"{second.url}/api/jobs/{pid}/").json()
+        assert job["status"] == "queueing"
+        assert job["queue_position"] == 1

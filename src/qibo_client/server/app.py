@@ -189,6 +189,11 @@ def prefer_wait(header: str | None) -> float | None:
     return None
 
 
+def _refuse_constant(name: str) -> Any:
+    """``json.loads`` accepts NaN and Infinity, which are not JSON; we would echo them back."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any) -> Any:
     value = body.get(name, default)
     if value is None:
@@ -367,8 +372,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         user = state.authenticate(request)
         body = await read_body(request, state.config.max_body_bytes)
         try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            payload = json.loads(body, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError
             raise _http_error(422, f"body is not valid JSON: {err}") from err
         if not isinstance(payload, dict):
             raise _http_error(422, "body must be a JSON object with 'circuit' and 'nshots'")

@@ -190,9 +190,13 @@ class Runner:
     def shutdown(self) -> None:
         """Stop the workers. Jobs still queued or running stay unfinished in the store."""
         self._closed = True
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            # A running simulation may take minutes; it will run again at the next start, so the
+            # workers are stopped now rather than waited for. (The process table is private API.)
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
         for event in self._waiters.values():
             event.set()
 
