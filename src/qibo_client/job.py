@@ -27,6 +27,7 @@ from qibo_client.config import (
     MalformedResponseError,
     QiboClientError,
     UnknownJobStatusError,
+    UnsupportedCircuitError,
 )
 from qibo_client.progress import WaitObserver, WaitStatus
 from qibo_client.results import (
@@ -274,7 +275,13 @@ class Job:
                     f"Job {self.pid} returned {key_bits}-bit outcomes for {nbits} measured bits"
                 )
             nbits = key_bits
-        return dense_from_frequencies(counts, nbits or 0)
+        try:
+            return dense_from_frequencies(counts, nbits or 0)
+        except UnsupportedCircuitError as error:
+            raise UnsupportedCircuitError(
+                f"{error.message} The counts stay available as "
+                f"client.get_job({self.pid!r}).frequencies()."
+            ) from None
 
     def cancel(self) -> None:
         """Cancel the job (if still queued or running) and remove it from the server."""

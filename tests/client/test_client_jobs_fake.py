@@ -307,3 +307,13 @@ def test_a_pid_cannot_reach_other_paths(fake: responses.RequestsMock, fake_clien
     fake.get(f"{FAKE}/api/jobs/..%2F..%2Fapi%2Fdisk_quota/", json={"detail": "nope"}, status=404)
     with pytest.raises(JobNotFoundError):
         fake_client.get_job("../../api/disk_quota")
+
+
+def test_run_circuit_with_too_many_bits_says_where_the_counts_are(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    wide = {"0" * 40: 6, "1" * 40: 4}
+    fake.post(f"{FAKE}/api/jobs/", json=job_object("j1", "success", frequencies=wide))
+    with pytest.raises(UnsupportedCircuitError) as info:
+        fake_client.run_circuit(QASM, nshots=10)
+    assert "get_job('j1').frequencies()" in str(info.value)
