@@ -318,10 +318,14 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = ServerState(config)
-        state_box["state"] = state
-        app.state.server = state
-        await state.runner.start()
+        try:
+            state = ServerState(config)
+            state_box["state"] = state
+            app.state.server = state
+            await state.runner.start()
+        except Exception as err:
+            app.state.startup_error = err  # for local_cluster to raise with the real reason
+            raise
         requeued = state.requeue_unfinished()
         if requeued:
             logger.info("requeued %d unfinished job(s) from %s", requeued, config.db_path)

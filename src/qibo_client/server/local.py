@@ -137,7 +137,8 @@ def local_cluster(
         try:
             server.ready.wait()
             if not server.uvicorn.started:
-                raise RuntimeError("the local cluster failed to start; see the log for why")
+                cause = getattr(app.state, "startup_error", None)
+                raise RuntimeError(f"the local cluster failed to start: {cause}") from cause
             cluster = LocalCluster(f"http://{host}:{port}", token, path, server, app)
             logger.info("local cluster serving at %s (db %s)", cluster.url, path)
             yield cluster

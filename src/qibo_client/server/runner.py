@@ -175,9 +175,17 @@ class Runner:
         self._loop = asyncio.get_running_loop()
         if self.workers > 0:
             self._pool = self._new_pool()
-            await asyncio.gather(
-                *(asyncio.wrap_future(self._pool.submit(ping)) for _ in range(self.workers))
-            )
+            try:
+                await asyncio.gather(
+                    *(asyncio.wrap_future(self._pool.submit(ping)) for _ in range(self.workers))
+                )
+            except BrokenProcessPool as err:
+                self.shutdown()
+                raise RuntimeError(
+                    "the simulation workers died while starting. If a script starts the server, "
+                    "start it under `if __name__ == '__main__':` (workers are spawned processes "
+                    "that import the main module); otherwise check that qibo imports"
+                ) from err
         self._pump()
 
     def _new_pool(self) -> ProcessPoolExecutor:
