@@ -239,7 +239,9 @@ class Job:
     def frequencies(self, timeout: float | None = None) -> dict[str, int]:
         """``{bitstring: count}`` in measurement order; waits for the job first.
 
-        Raises :class:`JobFailedError` (with the server's reason) if the job failed.
+        Raises :class:`JobFailedError` (with the server's reason) if the job failed. The dict is
+        the job's cached result, not a copy (a large result has a million entries): treat it as
+        read-only.
         """
         status = self.wait(timeout)
         if status is JobStatus.ERROR:
@@ -247,7 +249,7 @@ class Job:
         if self._frequencies is None:
             logger.debug("Job %s gave no frequencies in JSON; reading its download", self.pid)
             self._frequencies = frequencies_from_archive(self._download())
-        return dict(self._frequencies)
+        return self._frequencies
 
     def _download(self) -> bytes:
         return self._client._session.call("GET", self._path("download/"), job_url=True).content

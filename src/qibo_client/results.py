@@ -34,6 +34,8 @@ MAX_DENSE_BITS = 30
 #: Bounds on what a result archive may hold.
 MAX_MEMBER_BYTES = 256 * 1024 * 1024
 MAX_MEMBERS = 16
+#: Outcomes converted per step of the dense conversion (bounds its temporary memory).
+_DENSE_CHUNK = 1 << 16
 
 #: The only globals a result pickle may name: NumPy's array reconstruction and plain containers.
 _ALLOWED_GLOBALS = frozenset(
@@ -59,7 +61,8 @@ def dense_from_frequencies(frequencies: Mapping[str, int], nbits: int | None = N
     """Counts as an int64 array of length ``2**nbits``; index = the bitstring read as binary.
 
     ``nbits`` defaults to the length of the keys. Above :data:`MAX_DENSE_BITS` the dense form would
-    not fit in memory: the error points to the sparse form instead.
+    not fit in memory: the error points to the sparse form instead. The conversion is vectorised
+    (a 20-qubit, million-outcome result takes a fraction of a second, not a Python loop per key).
     """
     if nbits is None:
         nbits = len(next(iter(frequencies), ""))
@@ -69,25 +72,46 @@ def dense_from_frequencies(frequencies: Mapping[str, int], nbits: int | None = N
             "use job.frequencies() for the sparse {bitstring: count} form instead."
         )
     dense = np.zeros(2**nbits, dtype=np.int64)
-    for bits, count in frequencies.items():
-        if len(bits) != nbits:
-            raise MalformedResponseError(
-                f"Outcome {bits!r} does not have {nbits} bits like the other outcomes"
-            )
-        dense[int(bits, 2) if bits else 0] += int(count)
+    if not frequencies:
+        return dense
+    keys = list(frequencies)
+    if any(len(bits) != nbits for bits in keys):
+        raise MalformedResponseError(f"Some outcomes do not have {nbits} bits like the others")
+    counts = np.fromiter(frequencies.values(), dtype=np.int64, count=len(keys))
+    if nbits == 0:
+        dense[0] = counts.sum()
+        return dense
+    weights = 1 << np.arange(nbits - 1, -1, -1, dtype=np.int64)
+    for first in range(0, len(keys), _DENSE_CHUNK):
+        chunk = keys[first : first + _DENSE_CHUNK]
+        bits = np.frombuffer("".join(chunk).encode("ascii"), dtype=np.uint8).reshape(-1, nbits)
+        index = (bits - ord("0")).astype(np.int64) @ weights
+        np.add.at(dense, index, counts[first : first + len(chunk)])
     return dense
 
 
 def validate_frequencies(value: Any) -> dict[str, int]:
-    """Check that the server's ``frequencies`` is ``{bitstring: count}``; return it typed."""
+    """Check that the server's ``frequencies`` is ``{bitstring: count}`` of one width; return it.
+
+    Checked in bulk (C loops over the joined keys and the value types), because a large result
+    has a million entries and this sits between the JSON parser and the user.
+    """
     if not isinstance(value, dict):
         raise MalformedResponseError(f"'frequencies' is a {type(value).__name__}, not an object")
-    out: dict[str, int] = {}
-    for bits, count in value.items():
-        if not isinstance(bits, str) or set(bits) - {"0", "1"} or not isinstance(count, int):
-            raise MalformedResponseError(f"Bad outcome in 'frequencies': {bits!r}: {count!r}")
-        out[bits] = count
-    return out
+    if not value:
+        return value
+    keys = value.keys()
+    try:
+        joined = "".join(keys).encode("ascii")  # JSON object keys are always strings
+    except UnicodeEncodeError:
+        joined = b"?"
+    if joined.translate(None, b"01"):
+        raise MalformedResponseError("'frequencies' has an outcome that is not a bitstring")
+    if len(set(map(len, keys))) != 1:
+        raise MalformedResponseError("'frequencies' mixes outcomes of different widths")
+    if set(map(type, value.values())) != {int} or min(value.values()) < 0:
+        raise MalformedResponseError("'frequencies' has a count that is not a non-negative integer")
+    return value
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
