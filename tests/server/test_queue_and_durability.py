@@ -102,3 +102,17 @@ def test_a_running_job_survives_a_stop(tmp_path: Path) -> None:
         job = session.get(f"{second.url}/api/jobs/{pid}/").json()
         assert job["status"] == "queueing"
         assert job["queue_position"] == 1
+
+
+def test_too_many_unfinished_jobs_is_429() -> None:
+    with local_cluster(workers=0, max_queued_per_user=2) as small:
+        session = session_for(small.url, small.token)
+        assert [post(session, small.url).status_code for _ in range(2)] == [200, 200]
+        refused = post(session, small.url)
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) > 0
+        assert "unfinished" in refused.json()["detail"]
+        assert len(session.get(f"{small.url}/api/jobs/").json()) == 2
+        # Another user has a queue of their own.
+        other = session_for(small.url, small.add_user("other@example.org"))
+        assert post(other, small.url).status_code == 200
