@@ -55,9 +55,10 @@ def test_register_broadcast():
 
 def test_aliases_and_class_names():
     program = body(
-        "qreg q[2];\np(0.5) q[0];\nu(1,2,3) q[1];\nU(1,2,3) q[0];\nCNOT q[0],q[1];\nid q[0];"
+        "qreg q[2];\np(0.5) q[0];\nu(1,2,3) q[1];\nU(1,2,3) q[0];\nCNOT q[0],q[1];\nid q[0];\n"
+        "CX q[1],q[0];"
     )
-    assert [op.name for op in program.ops] == ["U1", "U3", "U3", "CNOT", "I"]
+    assert [op.name for op in program.ops] == ["U1", "U3", "U3", "CNOT", "I", "CNOT"]
 
 
 def test_barrier_is_checked_and_dropped():

@@ -32,11 +32,12 @@ from collections.abc import Callable
 from .program import GATE_SPECS, MAX_OPS, MAX_QUBITS, Measurement, Op, Program
 
 #: OpenQASM gate name -> qibo gate class name. The lowercase names are qibo's ``qasm_label``s;
-#: ``p``, ``u`` and ``U`` are the usual aliases (qibo's ``from_qasm`` maps them the same way), and
-#: the class names themselves are accepted because qibo's parser accepts them too.
+#: ``p``, ``u``, ``U`` and ``CX`` are the usual aliases (qibo maps the first three the same way),
+#: and the class names themselves are accepted because qibo's parser accepts them too.
 QASM_GATES: dict[str, str] = {
     **{name.lower(): name for name in GATE_SPECS if name not in {"CNOT", "TOFFOLI", "I"}},
     "cx": "CNOT",
+    "CX": "CNOT",  # OpenQASM 2.0's built-in two-qubit primitive
     "ccx": "TOFFOLI",
     "id": "I",
     "p": "U1",
