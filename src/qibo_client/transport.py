@@ -46,6 +46,8 @@ CONNECT_TIMEOUT = 10.0
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: Methods retried on a status or a read error (POST only carries submissions with a key).
 RETRY_METHODS = frozenset({"GET", "DELETE", "POST"})
+#: Longest pause a ``Retry-After`` may impose before the next attempt, in seconds.
+MAX_RETRY_AFTER = 30.0
 #: Keys read, in this order, for the human message of an error body.
 ERROR_KEYS = ("detail", "message", "error", "title")
 
@@ -66,9 +68,20 @@ def user_agent() -> str:
     )
 
 
+class _Retry(Retry):
+    """urllib3's Retry, with the server's ``Retry-After`` honoured up to :data:`MAX_RETRY_AFTER`.
+
+    A server asking for an hour would otherwise freeze the caller silently for that hour.
+    """
+
+    def get_retry_after(self, response: Any) -> float | None:
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+
+
 def default_retry(total: int = 5, backoff_factor: float = 0.2) -> Retry:
     """The retry policy: a few quick attempts with exponential backoff, capped at 10 s."""
-    return Retry(
+    return _Retry(
         total=total,
         connect=total,
         read=total,

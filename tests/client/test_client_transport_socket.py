@@ -17,7 +17,7 @@ import pytest
 import urllib3.util.retry
 
 from qibo_client.config import TransportError
-from qibo_client.transport import ApiSession, default_retry
+from qibo_client.transport import MAX_RETRY_AFTER, ApiSession, default_retry
 
 TOKEN = "tok-socket-SECRET"
 
@@ -68,6 +68,17 @@ def test_429_retry_after_is_honoured(script_server: str, monkeypatch: pytest.Mon
     assert json.loads(response.content) == {"ok": True}
     assert len(_Script.seen) == 3
     assert 7.0 in slept
+
+
+def test_an_excessive_retry_after_is_capped(
+    script_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(urllib3.util.retry.time, "sleep", slept.append)
+    _Script.script[:] = [(503, {"Retry-After": "7200"}, b'{"detail": "maintenance"}')]
+    session = ApiSession(script_server, TOKEN, retry=default_retry(total=1, backoff_factor=0))
+    assert json.loads(session.call("GET", "/api/jobs/").content) == {"ok": True}
+    assert slept == [MAX_RETRY_AFTER]
 
 
 def test_a_server_that_never_answers_times_out() -> None:
