@@ -9,11 +9,23 @@ execution goes to the cluster:
 
     backend -> qasm (refusals, bases) -> Client.submit -> Job.frequencies -> outcomes -> backend
 
-What cannot travel fails loudly with :class:`UnsupportedCircuitError` instead of running with
-other semantics: initial states, state-vector requests (``result.state()``, exact expectation
-values), and whatever :mod:`qibo_client.qasm` refuses. The backend leaves ``qubits`` and
-``natives`` unset on purpose: setting them would make qibo transpile locally, and the server
-transpiles for its own device.
+Runs remotely: any circuit of QASM-expressible gates ending in measurements (Z, X or Y basis,
+named registers, any qubit order), with ``frequencies``/``samples``/``probabilities`` from the
+server's exact counts; ``SymbolicHamiltonian.expectation(circuit, nshots=N)`` (its measurement
+groups go as one batch); shots-based loops with ``qibo.optimizers.optimize``.
+
+Refused with :class:`UnsupportedCircuitError` (never run with other semantics): initial states
+(the cluster starts from |0...0>); anything that needs the state vector (``result.state()``,
+``expectation`` without nshots, qibo's default VQE loss), because only counts come back; and what
+:mod:`qibo_client.qasm` refuses (density matrices, noise channels, collapsing measurements,
+bit-flip measurement noise, gates OpenQASM 2.0 cannot name), because the QASM export would drop
+or change them.
+
+Stays local: qibo's ``QAOA``/``FALQON`` models and other state evolutions never call
+``execute_circuit``, so they run on this NumpyBackend as before.
+
+The backend leaves ``qubits`` and ``natives`` unset on purpose: setting them would make qibo
+transpile locally, and the server transpiles for its own device.
 """
 
 from __future__ import annotations
@@ -113,7 +125,7 @@ class RemoteTIIBackend(NumpyBackend):
         qasm = to_qasm(circuit)
         job = self.client.submit(
             qasm,
-            nshots=nshots,
+            nshots=None if nshots is None else int(nshots),
             device=self.device_name,
             project=self.project,
             verbatim=self.verbatim,
@@ -140,7 +152,7 @@ class RemoteTIIBackend(NumpyBackend):
         texts = [to_qasm(circuit) for circuit in circuits]  # refuse before anything is queued
         jobs = self.client.submit_many(
             texts,
-            nshots=nshots,
+            nshots=None if nshots is None else int(nshots),
             device=self.device_name,
             project=self.project,
             verbatim=self.verbatim,
