@@ -106,6 +106,19 @@ def test_several_qregs_and_scattered_measurements_match_qibo():
     assert ours.measurement_tuples == {"c": (4, 2, 0), "d": (1,)}
 
 
+def test_barriers_are_dropped_from_qasm_and_raw_without_changing_the_state():
+    circuit = Circuit(3)
+    circuit.add(gates.H(0))
+    circuit.add(gates.Barrier(0, 1, 2))
+    circuit.add(gates.CNOT(0, 2))
+    circuit.add(gates.M(0, 2))
+    for program in (parse_qasm(circuit.to_qasm()), program_from_raw(circuit.raw)):
+        ours = program.to_circuit()
+        assert [type(g).__name__ for g in ours.queue] == ["H", "CNOT", "M"]
+        assert_same_state(ours, circuit)
+        assert ours.measurement_tuples == circuit.measurement_tuples
+
+
 def test_parentheses_are_kept_where_qibo_loses_them():
     text = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\nrx((1+2)*0.1) q[0];'
     assert parse_qasm(text).to_circuit().queue[0].parameters[0] == pytest.approx(0.3, abs=1e-15)

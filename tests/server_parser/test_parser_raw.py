@@ -85,6 +85,13 @@ def test_integer_parameters_become_floats_and_trainable_is_allowed():
     assert isinstance(program.ops[0].params[0], float)
 
 
+def test_barriers_are_checked_and_dropped():
+    program = program_from_raw(raw(gate("H", 0), gate("Barrier", 0, 1, 2), gate("X", 1)))
+    assert program.ops == (Op("H", (0,)), Op("X", (1,)))
+    with pytest.raises(RawCircuitError, match=r"queue\[0\] \(Barrier\): qubit 5 out of range"):
+        program_from_raw(raw(gate("Barrier", 0, 5)))
+
+
 def test_x_basis_measurement_reads_its_rotation_from_the_queue():
     program = program_from_raw(raw(gate("H", 0), measure(0, basis=["X"])))
     assert program.ops == (Op("H", (0,)),)

@@ -21,7 +21,8 @@ Measurement bases other than Z need no special care: ``Circuit.add`` already put
 rotation gates into the queue before the ``M`` (qibo's ``from_dict`` adds them a second time, a
 bug we do not copy), so the ``M`` itself is read as a Z measurement. Unnamed registers get the
 names qibo would give them (``register<k>`` for the k-th measurement). ``density_matrix`` and
-``wire_names`` do not change measured frequencies and are ignored.
+``wire_names`` do not change measured frequencies and are ignored, and so are ``Barrier``
+entries (after their qubits are checked), as in :mod:`.qasm_parser`.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class _Reader:
         self.where = f"queue[{index}] ({name!s:.40})"
         if name == "M":
             self.measurement(index, raw)
+        elif name == "Barrier":
+            self.qubits(raw.get("init_args"))  # checked, then dropped, as in QASM
         elif isinstance(name, str) and name in GATE_SPECS:
             self.gate(name, raw)
         else:
