@@ -155,3 +155,18 @@ def test_with_a_live_display_the_submission_hold_ends_when_the_line_is_due(
     Client(FAKE, FAKE_TOKEN, progress=False).submit(QASM, wait=10)
     prefers = [c.request.headers["Prefer"] for c in fake.calls if c.request.method == "POST"]
     assert prefers == ["wait=1", "wait=10"]
+
+
+def test_progress_is_on_by_default_in_a_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    class ZMQInteractiveShell:  # the class name Jupyter kernels use
+        pass
+
+    fake_ipython = types.ModuleType("IPython")
+    fake_ipython.get_ipython = ZMQInteractiveShell  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", fake_ipython)
+    assert progress_enabled(None) is True
+    monkeypatch.setenv("QIBO_CLIENT_PROGRESS", "0")
+    assert progress_enabled(None) is False
