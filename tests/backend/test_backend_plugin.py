@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import qibo
+from backend_helpers import assert_counts_match, exact_distribution
 from qibo import Circuit, gates
 
 import qibo_client
@@ -167,3 +168,22 @@ def test_demo_prints_the_three_results(
         assert expected in out, out
     assert "-1.414" in out  # the exact ground energy, printed for comparison
     assert qibo.get_backend().name == "numpy"  # the demo leaves qibo as it found a fresh one
+
+
+def test_platform_selects_the_cluster_device(cluster: Any) -> None:
+    """On ``hw5`` the server transpiles to its native gates and line connectivity itself."""
+
+    def ghz_ends() -> Circuit:
+        circuit = Circuit(3)
+        circuit.add(gates.H(0))
+        circuit.add(gates.CNOT(0, 2))  # not a neighbour pair on the line: the server routes
+        circuit.add(gates.M(2, 0))
+        return circuit
+
+    qibo.set_backend("qibo-client", url=cluster.url, token=cluster.token, platform="hw5")
+    try:
+        assert qibo.get_backend().platform == "hw5"
+        counts = ghz_ends()(nshots=400).frequencies()
+    finally:
+        qibo.set_backend("numpy")
+    assert_counts_match(counts, exact_distribution(ghz_ends))
