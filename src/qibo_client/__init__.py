@@ -33,7 +33,26 @@ _LAZY = {
     "TransportError": "qibo_client.config",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [
+    "TII",
+    "AuthenticationError",
+    "Client",
+    "IncompatibleVersionsError",
+    "Job",
+    "JobFailedError",
+    "JobNotFoundError",
+    "JobPostServerError",
+    "JobStatus",
+    "JobTimeoutError",
+    "MalformedResponseError",
+    "MetaBackend",
+    "QiboApiError",
+    "QiboClientError",
+    "RemoteTIIBackend",
+    "TransportError",
+    "UnsupportedCircuitError",
+    "__version__",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from qibo_client.backend import MetaBackend, RemoteTIIBackend

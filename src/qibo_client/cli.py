@@ -17,7 +17,10 @@ from qibo_client import __version__
 
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("qibo_client.server.cli", "run the reference cluster server (needs the [server] extra)"),
+    "serve": (
+        "qibo_client.server.cli",
+        "run the reference cluster server (needs the [server] extra)",
+    ),
     "demo": ("qibo_client.demo", "run the demo end to end against an embedded server"),
     "jobs": ("qibo_client.journal_cli", "list the jobs this machine submitted, with their status"),
     "result": ("qibo_client.journal_cli", "print the result of one job, by pid"),

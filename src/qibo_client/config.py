@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-#: The service TII runs; ``qibo_client.tii.TII`` points here unless ``QIBO_CLIENT_URL`` says otherwise.
+#: TII's service: ``qibo_client.tii.TII`` points here unless ``QIBO_CLIENT_URL`` says otherwise.
 TII_URL = "https://cloud.qibo.science"
 #: Environment variables read when an argument is omitted.
-TOKEN_ENV = "QIBO_CLIENT_TOKEN"
+TOKEN_ENV = "QIBO_CLIENT_TOKEN"  # noqa: S105 - the variable's name, not a token
 URL_ENV = "QIBO_CLIENT_URL"
 
 #: Protocol statuses; ``success`` and ``error`` are the only terminal ones.
@@ -139,7 +139,7 @@ class UnknownJobStatusError(MalformedResponseError):
 
 
 class IncompatibleVersionsError(QiboClientError, AssertionError):
-    """Local qibo and the server's qibo cannot work together (the original API raised AssertionError)."""
+    """Local and server qibo cannot work together (the original API raised AssertionError)."""
 
     default_message = "Local qibo version is incompatible with the server's"
 
