@@ -187,3 +187,19 @@ def test_platform_selects_the_cluster_device(cluster: Any) -> None:
     finally:
         qibo.set_backend("numpy")
     assert_counts_match(counts, exact_distribution(ghz_ends))
+
+
+def test_to_dict_rebuilds_the_exact_counts_with_qibo_alone() -> None:
+    """``result.dump`` goes through ``to_dict``: qibo's own class must get the same counts back."""
+    from qibo.result import MeasurementOutcomes
+
+    circuit = Circuit(3)
+    circuit.add(gates.M(2, 0, register_name="a"))
+    circuit.add(gates.M(1, register_name="b"))
+    counts = {"101": 3, "010": 5, "111": 2}
+    result = RemoteMeasurementOutcomes(circuit.measurements, counts, qibo.get_backend(), 3)
+
+    rebuilt = MeasurementOutcomes.from_dict(result.to_dict())
+
+    assert rebuilt.frequencies() == Counter(counts)
+    assert rebuilt.frequencies(registers=True) == result.frequencies(registers=True)
