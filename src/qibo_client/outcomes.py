@@ -93,19 +93,19 @@ class RemoteMeasurementOutcomes(MeasurementOutcomes):
         Only measured qubits have counts: asking for another one raises instead of inventing it.
         """
         measured = list(self.measurement_gate.target_qubits)
-        if qubits is None:
-            nqubits = self._nqubits if self._nqubits is not None else len(measured)
-            qubits = list(range(nqubits)) if self._nqubits is not None else sorted(measured)
-        qubits = list(qubits)
-        missing = [q for q in qubits if q not in measured]
+        if qubits is not None:
+            asked = list(qubits)
+        else:
+            asked = list(range(self._nqubits)) if self._nqubits is not None else sorted(measured)
+        missing = [q for q in asked if q not in measured]
         if missing:
             raise UnsupportedCircuitError(
                 f"Qubits {missing} were not measured, so the cluster sent no counts for them. "
                 f"Ask for measured qubits only, e.g. result.probabilities({sorted(measured)}), "
                 "or add them to a measurement gate."
             )
-        values = _decimal(self._bits[:, [measured.index(q) for q in qubits]])
-        totals = np.bincount(values, weights=self._counts, minlength=2 ** len(qubits))
+        values = _decimal(self._bits[:, [measured.index(q) for q in asked]])
+        totals = np.bincount(values, weights=self._counts, minlength=2 ** len(asked))
         return self.backend.cast(totals / max(self.nshots, 1), dtype=self.backend.float64)
 
     # -- samples, only on request ------------------------------------------------------------
