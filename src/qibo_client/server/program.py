@@ -14,7 +14,6 @@ the bits in each outcome string.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -135,16 +134,6 @@ class Program:
         return circuit
 
 
-def check_params_finite(params: tuple[float, ...]) -> bool:
-    """True if every parameter is a finite float (NaN and infinities are refused)."""
-    return all(math.isfinite(p) for p in params)
-
-
-def supported_gates_text() -> str:
-    """The supported gate class names, for error messages."""
-    return " ".join(GATE_SPECS)
-
-
 __all__ = [
     "GATE_SPECS",
     "MAX_OPS",
@@ -153,6 +142,4 @@ __all__ = [
     "Measurement",
     "Op",
     "Program",
-    "check_params_finite",
-    "supported_gates_text",
 ]
