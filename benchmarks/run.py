@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated cases, e.g. B1,B5")
     parser.add_argument("--no-official", action="store_true", help="skip the official client")
     parser.add_argument("--rebuild-official", action="store_true", help="rebuild its venv")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 if a target is missed (for CI gating)"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "out", help="where the JSON goes")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -188,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps({**meta, "results": [r.as_dict() for r in results]}, indent=2))
     print(f"JSON: {path}  ({meta['total_seconds']:.0f} s)")
     scratch.cleanup()
-    return 0 if all(r.met is not False for r in results) else 1
+    if any(r.figure.startswith("FAILED") for r in results):
+        return 2
+    return 1 if args.strict and any(r.met is False for r in results) else 0
 
 
 if __name__ == "__main__":
