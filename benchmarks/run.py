@@ -122,6 +122,27 @@ def print_table(results: list[CaseResult], meta: dict[str, Any]) -> None:
     Console(width=160).print(table)
 
 
+def markdown(results: list[CaseResult], meta: dict[str, Any]) -> str:
+    """The same table in Markdown, with the machine and the command, ready for RESULTS.md."""
+    m = meta["machine"]
+    official = meta["official"]
+    lines = [
+        f"- date: {meta['date']}; mode: {meta['mode']}; command: `{meta['command']}`",
+        f"- machine: {m['nproc']} cores, {m['cpu']}; Python {m['python']}; {m['platform']}",
+        f"- qibo {m['qibo']}, qibo-client {m['qibo_client']} (commit {m['commit']}); server "
+        f"workers: {meta['workers']}; official client {official['version']} with qibo "
+        f"{official['qibo'] or '-'}{'' if official['available'] else ': ' + official['reason']}",
+        "",
+        "| case | figure (medians and ratios) | target | met |",
+        "|---|---|---|---|",
+    ]
+    for r in results:
+        met = {True: "met", False: "**missed**", None: "n/a"}[r.met]
+        figure = r.figure + "".join(f" ({note})" for note in r.notes)
+        lines.append(f"| {r.case} {r.what} | {figure} | {r.target} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a 1-2 minute smoke run")
@@ -189,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"results-{now.strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(json.dumps({**meta, "results": [r.as_dict() for r in results]}, indent=2))
-    print(f"JSON: {path}  ({meta['total_seconds']:.0f} s)")
+    path.with_suffix(".md").write_text(markdown(results, meta))
+    print(f"JSON: {path} (and .md)  ({meta['total_seconds']:.0f} s)")
     scratch.cleanup()
     if any(r.figure.startswith("FAILED") for r in results):
         return 2
