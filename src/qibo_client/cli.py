@@ -47,10 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("qibo_client").setLevel(level)
     module = importlib.import_module(args._module)
+    # Our own logger only: qibo logs through its own handler, and a root handler would repeat it.
+    # A command may ask for more by default (the server logs one line per request at INFO).
+    default_level = getattr(module, "LOG_LEVEL", logging.WARNING)
+    level = max(logging.DEBUG, default_level - 10 * args.verbose)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    ours = logging.getLogger("qibo_client")
+    ours.addHandler(handler)
+    ours.setLevel(level)
     runner = getattr(module, f"{args.command}_main", None) or module.main
     return int(runner(args) or 0)
 

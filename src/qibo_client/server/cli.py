@@ -19,6 +19,8 @@ from collections.abc import Sequence
 logger = logging.getLogger("qibo_client.server")
 
 DEFAULT_DB = "qibo-cluster.sqlite3"
+#: ``qibo-client serve`` logs one line per request (INFO) unless told otherwise.
+LOG_LEVEL = logging.INFO
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
