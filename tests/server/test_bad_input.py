@@ -26,6 +26,7 @@ CASES: list[tuple[str, Any, int, str]] = [
     ("qasm-unknown-gate", {"circuit": qasm(1, "frobnicate q[0];")}, 400, "frobnicate"),
     ("qasm-bad-qubit", {"circuit": qasm(1, "h q[3];")}, 400, "q"),
     ("json-looking-text", {"circuit": "{not json"}, 400, "JSON"),
+    ("json-text-nested-too-deep", {"circuit": '{"a": ' + "[" * 100_000}, 400, "JSON"),
     ("raw-not-a-circuit", {"circuit": {"queue": "nope"}}, 400, ""),
     ("nothing-measured", {"circuit": qasm(2, "h q[0];", measured=0)}, 400, "measure"),
     ("too-many-qubits-sim", {"circuit": qasm(26, "h q[0];", measured=1)}, 400, "25"),

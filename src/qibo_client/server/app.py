@@ -127,19 +127,16 @@ class ServerState:
 
 def parse_circuit(circuit: Any) -> Any:
     """QASM text, or qibo's ``circuit.raw`` (an object, or that object as JSON text) -> Program."""
-    if isinstance(circuit, str) and circuit.lstrip().startswith("{"):
-        try:
-            circuit = json.loads(circuit)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"circuit looks like JSON but does not parse: {err}") from err
+    if isinstance(circuit, dict) or (isinstance(circuit, str) and circuit.lstrip()[:1] == "{"):
+        # JSON text goes to the raw parser as text: it bounds nesting (json.loads here would
+        # raise RecursionError on hostile depth, a 500 instead of a 400).
+        from qibo_client.server.raw_circuit import program_from_raw
+
+        return program_from_raw(circuit)
     if isinstance(circuit, str):
         from qibo_client.server.qasm_parser import parse_qasm
 
         return parse_qasm(circuit)
-    if isinstance(circuit, dict):
-        from qibo_client.server.raw_circuit import program_from_raw
-
-        return program_from_raw(circuit)
     raise TypeError("circuit must be OpenQASM 2.0 text or the JSON object of qibo's circuit.raw")
 
 
