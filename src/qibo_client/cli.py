@@ -54,9 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = max(logging.DEBUG, default_level - 10 * args.verbose)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    ours = logging.getLogger("qibo_client")
-    ours.addHandler(handler)
-    ours.setLevel(level)
+    for name in ("qibo_client", *getattr(module, "EXTRA_LOGGERS", ())):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(level)
     runner = getattr(module, f"{args.command}_main", None) or module.main
     return int(runner(args) or 0)
 

@@ -21,6 +21,8 @@ logger = logging.getLogger("qibo_client.server")
 DEFAULT_DB = "qibo-cluster.sqlite3"
 #: ``qibo-client serve`` logs one line per request (INFO) unless told otherwise.
 LOG_LEVEL = logging.INFO
+#: uvicorn's own start-up and shutdown lines ("Uvicorn running on ...") go to the same handler.
+EXTRA_LOGGERS = ("uvicorn.error",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
