@@ -15,7 +15,10 @@ import os
 import sys
 import time
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Self
 
 #: Environment switch: "0"/"false"/"off" disables, "1"/"true"/"on" forces.
 PROGRESS_ENV = "QIBO_CLIENT_PROGRESS"
@@ -66,33 +69,17 @@ class WaitObserver(Protocol):
     def update(self, job: dict[str, Any], elapsed: float) -> None: ...
 
 
-class WaitStatus:
-    """A status line for one job's wait, started lazily after :data:`SHOW_AFTER` seconds."""
+class _LiveDisplay:
+    """What both displays share: a rich live object, started lazily, stopped on close or exit."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.shown = False
-        self._status: Any = None
-
-    def update(self, job: dict[str, Any], elapsed: float) -> None:
-        if not self.enabled or elapsed < SHOW_AFTER:
-            return
-        text = describe(job, elapsed)
-        if self._status is None:
-            from rich.console import Console
-
-            self._status = Console(stderr=True).status(text)
-            self._status.start()
-            self.shown = True
-        else:
-            self._status.update(text)
+    _live: Any = None
 
     def close(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
-    def __enter__(self) -> WaitStatus:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -104,7 +91,28 @@ class WaitStatus:
         self.close()
 
 
-class BatchProgress:
+class WaitStatus(_LiveDisplay):
+    """A status line for one job's wait, started lazily after :data:`SHOW_AFTER` seconds."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.shown = False
+
+    def update(self, job: dict[str, Any], elapsed: float) -> None:
+        if not self.enabled or elapsed < SHOW_AFTER:
+            return
+        text = describe(job, elapsed)
+        if self._live is None:
+            from rich.console import Console
+
+            self._live = Console(stderr=True).status(text)
+            self._live.start()
+            self.shown = True
+        else:
+            self._live.update(text)
+
+
+class BatchProgress(_LiveDisplay):
     """One progress bar for a batch of jobs, shown only once the batch has taken a while.
 
     It is also the batch's :class:`WaitObserver`: while one job of the batch is slow, the bar
@@ -117,7 +125,6 @@ class BatchProgress:
         self.done = 0
         self.shown = False
         self._start = time.monotonic()
-        self._progress: Any = None
         self._task: Any = None
 
     def update(self, job: dict[str, Any], elapsed: float) -> None:
@@ -127,11 +134,11 @@ class BatchProgress:
         """One more job is final; ``elapsed`` (since the batch began) defaults to the clock."""
         self.done += 1
         self._show_if_slow(time.monotonic() - self._start if elapsed is None else elapsed)
-        if self._progress is not None:
-            self._progress.update(self._task, completed=self.done)
+        if self._live is not None:
+            self._live.update(self._task, completed=self.done)
 
     def _show_if_slow(self, elapsed: float) -> None:
-        if not self.enabled or self._progress is not None:
+        if not self.enabled or self._live is not None:
             return
         if elapsed < SHOW_AFTER or self.done >= self.total:
             return
@@ -144,32 +151,16 @@ class BatchProgress:
             TimeElapsedColumn,
         )
 
-        self._progress = Progress(
+        self._live = Progress(
             TextColumn("qibo-client jobs"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=Console(stderr=True),
         )
-        self._task = self._progress.add_task("jobs", total=self.total, completed=self.done)
-        self._progress.start()
+        self._task = self._live.add_task("jobs", total=self.total, completed=self.done)
+        self._live.start()
         self.shown = True
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-
-    def __enter__(self) -> BatchProgress:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 __all__ = [
