@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     meta: dict[str, Any] = {
         "date": now.strftime("%Y-%m-%d %H:%M UTC"),
         "mode": "quick" if args.quick else "full",
-        "command": "python benchmarks/run.py " + " ".join(argv or sys.argv[1:]),
+        "command": " ".join(["python benchmarks/run.py", *(argv or sys.argv[1:])]),
         "machine": machine(),
         "workers": WORKERS,
         "official": {
