@@ -46,6 +46,11 @@ TERMINAL = frozenset({"success", "error"})
 MAX_WAIT_SECONDS = 30.0
 MAX_IDEMPOTENCY_KEY = 200
 MIN_CLIENT_QIBO = "0.3.0"
+#: Most jobs one batch request may carry or ask about.
+MAX_BATCH_JOBS = 1000
+#: A batch body may be this many times ``max_body_bytes``: a batch of small circuits is still
+#: bounded, and one circuit near the single-job limit can still travel in a batch of 16.
+BATCH_BODY_FACTOR = 16
 
 
 def _qibo_version() -> str:
@@ -258,6 +263,149 @@ def job_response(state: ServerState, row: sqlite3.Row, user: User, **kw: Any) ->
     return Response(job_object(state, row, user), media_type="application/json", **kw)
 
 
+def parse_body(body: bytes) -> Any:
+    """The request's JSON; invalid JSON (or NaN, or hostile depth) is a 422."""
+    try:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError
+        raise _http_error(422, f"body is not valid JSON: {err}") from err
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise _http_error(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    return key
+
+
+def check_shape(payload: dict[str, Any]) -> None:
+    """The JSON types of one job's fields (422), before anything is looked up."""
+    if "circuit" not in payload:
+        raise _http_error(422, "'circuit' is missing: send OpenQASM 2.0 text or circuit.raw")
+    if not isinstance(payload["circuit"], str | dict):
+        raise _http_error(
+            422, "'circuit' must be OpenQASM 2.0 text or the JSON object of circuit.raw"
+        )
+    nshots = payload.get("nshots")
+    if nshots is not None and (isinstance(nshots, bool) or not isinstance(nshots, int)):
+        raise _http_error(422, f"'nshots' must be a positive integer or null, not {nshots!r}")
+    for name, kind in (("device", str), ("project", str), ("verbatim", bool)):
+        _field(payload, name, kind, None)
+
+
+@dataclass(frozen=True)
+class CheckedJob:
+    """One submission that passed every check: what to store, and what the runner needs."""
+
+    new: NewJob
+    program: Any
+    device: Any
+
+    def task(self, pid: str) -> Task:
+        return Task(pid, self.program, self.new.nshots, self.device, self.new.verbatim)
+
+
+def check_job(
+    state: ServerState, user: User, payload: dict[str, Any], key: str | None
+) -> CheckedJob:
+    """Every check of one job (device, project, shots, circuit); a refusal is a 400."""
+    circuit = payload["circuit"]
+    nshots = payload.get("nshots")
+    device_name = _field(payload, "device", str, "sim")
+    project = _field(payload, "project", str, "personal")
+    verbatim = _field(payload, "verbatim", bool, False)
+    try:
+        device = state.devices.get(device_name)
+        if project not in user.projects:
+            yours = ", ".join(sorted(user.projects))
+            raise ValueError(f"unknown project {project!r}; yours are: {yours}")
+        shots = device.check_nshots(nshots)
+        program = parse_circuit(circuit)
+        device.check_qubits(program.nqubits)
+        if program.nmeasured == 0:
+            raise ValueError("the circuit measures nothing: add measurements (M gates)")
+        if verbatim:
+            device.check_verbatim(program.ops)
+    except (ValueError, TypeError) as err:
+        raise _http_error(400, str(err)) from err
+    new = NewJob(
+        user.id,
+        device.name,
+        project,
+        json.dumps(circuit, separators=(",", ":")),
+        shots,
+        program.nqubits,
+        verbatim,
+        key,
+    )
+    return CheckedJob(new, program, device)
+
+
+def check_room(state: ServerState, user: User, count: int) -> None:
+    """429 if ``count`` more jobs would take the user over the unfinished-jobs limit."""
+    limit = state.config.max_queued_per_user
+    if state.store.count_queued(user.id) + count > limit:
+        raise _http_error(
+            429,
+            f"you have {limit} unfinished jobs; wait for some to finish"
+            if count == 1
+            else f"{count} more jobs would take you over {limit} unfinished jobs; wait for some "
+            "to finish or send fewer",
+            {"Retry-After": "5"},
+        )
+
+
+async def rows_when_done(
+    state: ServerState, pids: list[str], user: User, wait: float
+) -> list[sqlite3.Row | None]:
+    """The jobs' rows once all are terminal or ``wait`` seconds passed (None: deleted)."""
+    deadline = time.monotonic() + wait
+    rows = [state.store.get_job(pid, user.id) for pid in pids]
+    for index, pid in enumerate(pids):
+        row = rows[index]
+        remaining = deadline - time.monotonic()
+        if row is not None and row["status"] not in TERMINAL and remaining > 0:
+            await state.runner.wait(pid, remaining)
+            rows[index] = state.store.get_job(pid, user.id)
+    # A job waited on first may not be the last to end: look again at the ones seen unfinished.
+    return [
+        row
+        if row is None or row["status"] in TERMINAL
+        else state.store.get_job(row["pid"], user.id)
+        for row in rows
+    ]
+
+
+def batch_answer(
+    state: ServerState,
+    pids: list[str],
+    rows: list[sqlite3.Row | None],
+    user: User,
+    head: dict[str, Any],
+    *,
+    all_objects: bool = False,
+) -> Response:
+    """``head`` plus ``"jobs"`` (job objects) when all ended, else plus ``"statuses"``.
+
+    With ``all_objects`` (the batch GET) the job objects are sent whatever their status.
+    """
+    done = all(row is not None and row["status"] in TERMINAL for row in rows)
+    if done or (all_objects and all(row is not None for row in rows)):
+        text = json.dumps(head, separators=(",", ":"))[:-1].encode()
+        objects = b",".join(job_object(state, row, user) for row in rows if row is not None)
+        sep = b"," if head else b""
+        return Response(text + sep + b'"jobs":[' + objects + b"]}", media_type="application/json")
+    statuses = []
+    for pid, row in zip(pids, rows, strict=True):
+        if row is None:
+            statuses.append("deleted")
+        elif row["status"] not in TERMINAL and state.runner.is_running(pid):
+            statuses.append("running")
+        else:
+            statuses.append(row["status"])
+    return json_response({**head, "pids": pids, "statuses": statuses})
+
+
 # -- the app ------------------------------------------------------------
 
 
@@ -371,67 +519,19 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def submit(request: Request) -> Response:
         state = server()
         user = state.authenticate(request)
-        body = await read_body(request, state.config.max_body_bytes)
-        try:
-            payload = json.loads(body, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError
-            raise _http_error(422, f"body is not valid JSON: {err}") from err
+        payload = parse_body(await read_body(request, state.config.max_body_bytes))
         if not isinstance(payload, dict):
             raise _http_error(422, "body must be a JSON object with 'circuit' and 'nshots'")
-        if "circuit" not in payload:
-            raise _http_error(422, "'circuit' is missing: send OpenQASM 2.0 text or circuit.raw")
-        circuit = payload["circuit"]
-        if not isinstance(circuit, str | dict):
-            raise _http_error(
-                422, "'circuit' must be OpenQASM 2.0 text or the JSON object of circuit.raw"
-            )
-        nshots = payload.get("nshots")
-        if nshots is not None and (isinstance(nshots, bool) or not isinstance(nshots, int)):
-            raise _http_error(422, f"'nshots' must be a positive integer or null, not {nshots!r}")
-        device_name = _field(payload, "device", str, "sim")
-        project = _field(payload, "project", str, "personal")
-        verbatim = _field(payload, "verbatim", bool, False)
-        key = request.headers.get("idempotency-key")
-        if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-            raise _http_error(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+        check_shape(payload)
+        key = idempotency_key(request)
         wait = prefer_wait(request.headers.get("prefer"))
 
         pid = state.store.find_idempotent(user.id, key) if key else None
         if pid is None:
-            try:
-                device = state.devices.get(device_name)
-                if project not in user.projects:
-                    yours = ", ".join(sorted(user.projects))
-                    raise ValueError(f"unknown project {project!r}; yours are: {yours}")
-                shots = device.check_nshots(nshots)
-                program = parse_circuit(circuit)
-                device.check_qubits(program.nqubits)
-                if program.nmeasured == 0:
-                    raise ValueError("the circuit measures nothing: add measurements (M gates)")
-                if verbatim:
-                    device.check_verbatim(program.ops)
-            except (ValueError, TypeError) as err:
-                raise _http_error(400, str(err)) from err
-            if state.store.count_queued(user.id) >= state.config.max_queued_per_user:
-                raise _http_error(
-                    429,
-                    f"you have {state.config.max_queued_per_user} unfinished jobs; wait for some "
-                    "to finish",
-                    {"Retry-After": "5"},
-                )
-            pid = state.store.insert_job(
-                NewJob(
-                    user.id,
-                    device.name,
-                    project,
-                    json.dumps(circuit, separators=(",", ":")),
-                    shots,
-                    program.nqubits,
-                    verbatim,
-                    key,
-                )
-            )
-            state.runner.submit(Task(pid, program, shots, device, verbatim))
+            checked = check_job(state, user, payload, key)
+            check_room(state, user, 1)
+            pid = state.store.insert_job(checked.new)
+            state.runner.submit(checked.task(pid))
         request.state.job_id = pid
         if wait is None:
             return json_response({"pid": pid})
@@ -445,6 +545,62 @@ def create_app(config: ServerConfig) -> FastAPI:
             return job_response(state, row, user, headers={"Preference-Applied": f"wait={wait:g}"})
         status = "running" if state.runner.is_running(pid) else row["status"]
         return json_response({"pid": pid, "status": status})
+
+    @app.post("/api/jobs/batch/")
+    async def submit_batch(request: Request) -> Response:
+        """Several jobs in one request, all or none (see docs/protocol.md, "Batches")."""
+        state = server()
+        user = state.authenticate(request)
+        payload = parse_body(
+            await read_body(request, state.config.max_body_bytes * BATCH_BODY_FACTOR)
+        )
+        if not isinstance(payload, dict) or not isinstance(payload.get("jobs"), list):
+            raise _http_error(422, 'body must be a JSON object {"jobs": [job, ...]}')
+        items: list[Any] = payload["jobs"]
+        if not 0 < len(items) <= MAX_BATCH_JOBS:
+            raise _http_error(422, f"'jobs' must hold 1 to {MAX_BATCH_JOBS} jobs, not {len(items)}")
+        key = idempotency_key(request)
+        wait = prefer_wait(request.headers.get("prefer"))
+
+        pids = state.store.find_idempotent_batch(user.id, key) if key else None
+        if pids is None:
+            checked = []
+            for index, item in enumerate(items):
+                try:
+                    if not isinstance(item, dict):
+                        raise _http_error(422, "a job must be a JSON object with 'circuit'")
+                    check_shape(item)
+                    job_key = None if key is None else f"{key}\n{index}"
+                    checked.append(check_job(state, user, item, job_key))
+                except HTTPException as err:
+                    raise _http_error(err.status_code, f"jobs[{index}]: {err.detail}") from err
+            check_room(state, user, len(checked))
+            pids = state.store.insert_jobs([job.new for job in checked])
+            for pid, job in zip(pids, checked, strict=True):
+                state.runner.submit(job.task(pid))
+        request.state.job_id = f"{pids[0]}+{len(pids) - 1}"
+        if wait is None:
+            return json_response({"pids": pids})
+        rows = await rows_when_done(state, pids, user, wait)
+        return batch_answer(state, pids, rows, user, {"pids": pids})
+
+    @app.get("/api/jobs/batch/")
+    async def get_batch(request: Request) -> Response:
+        """Several of the caller's jobs in one request, held until all end or ``wait`` passes."""
+        state = server()
+        user = state.authenticate(request)
+        wait = wait_seconds(request.query_params.get("wait"), strict=True)
+        pids = [pid for pid in request.query_params.get("pids", "").split(",") if pid]
+        if not 0 < len(pids) <= MAX_BATCH_JOBS:
+            raise _http_error(
+                422, f"pids must name 1 to {MAX_BATCH_JOBS} jobs (comma-separated), not {len(pids)}"
+            )
+        for pid in pids:
+            if state.store.get_job(pid, user.id) is None:
+                raise _http_error(404, f"no job {pid!r} for this user")
+        request.state.job_id = f"{pids[0]}+{len(pids) - 1}"
+        rows = await rows_when_done(state, pids, user, wait)
+        return batch_answer(state, pids, rows, user, {}, all_objects=True)
 
     @app.get("/api/jobs/")
     async def list_jobs(request: Request) -> Response:
