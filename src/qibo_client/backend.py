@@ -144,7 +144,9 @@ class RemoteTIIBackend(NumpyBackend):
         """Submit every circuit at once, then wait for them together.
 
         Variational loops with several measurement groups come through here on every step, so
-        the cluster runs the group in parallel instead of one round trip after another.
+        the cluster runs the group in parallel instead of one round trip after another; on a
+        server with the batch extension the submission is held until the jobs end, so a step
+        is ONE request, and ``wait_all`` only asks about jobs that were not final by then.
         ``processes`` is accepted for qibo's signature and ignored: the cluster schedules.
         """
         if initial_states is not None:
@@ -156,8 +158,11 @@ class RemoteTIIBackend(NumpyBackend):
             device=self.device_name,
             project=self.project,
             verbatim=self.verbatim,
+            wait=SUBMIT_WAIT,
         )
-        self.client.wait_all(jobs, timeout=self.timeout)
+        unfinished = [job for job in jobs if not job.is_final]
+        if unfinished:
+            self.client.wait_all(unfinished, timeout=self.timeout)
         return [
             self._outcomes(circuit, job.frequencies())
             for circuit, job in zip(circuits, jobs, strict=True)

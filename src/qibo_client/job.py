@@ -159,6 +159,10 @@ class Job:
             self._frequencies = validate_frequencies(body["frequencies"])
         return status
 
+    def receive(self, data: Any) -> JobStatus:
+        """Take a job object fetched by someone else (a batch answer) as this job's news."""
+        return self._update(data)
+
     def refresh(self, wait: float | None = None) -> JobStatus:
         """Fetch the job once; with ``wait``, let the server hold the answer up to that long."""
         params = None

@@ -11,6 +11,12 @@ What a fast job costs: ``run_circuit`` sends one ``POST /api/jobs/`` with ``Pref
 server of ours holds the answer until the job ends and returns it with the counts, so the whole
 job is that one round trip. An older server answers with a pid, and then one
 ``GET /api/jobs/{pid}/?wait=S`` (or a short backoff poll) fetches the result.
+
+Batches (``submit_many``/``wait_all``) use the batch extension of our servers
+(``POST``/``GET /api/jobs/batch/``): a whole batch, results included, can be one round trip,
+which is what a variational loop pays per step. A server without it (an older one of ours, TII's
+service) answers 404 or 405 the first time; the client remembers that and sends one request per
+job, as before.
 """
 
 from __future__ import annotations
@@ -32,10 +38,19 @@ from qibo_client.config import (
     IncompatibleVersionsError,
     JobFailedError,
     JobPostServerError,
+    JobTimeoutError,
     MalformedResponseError,
+    QiboApiError,
     UnknownJobStatusError,
 )
-from qibo_client.job import MAX_SERVER_WAIT, Job, JobStatus, job_path, poll_intervals
+from qibo_client.job import (
+    DISPLAY_SERVER_WAIT,
+    MAX_SERVER_WAIT,
+    Job,
+    JobStatus,
+    job_path,
+    poll_intervals,
+)
 from qibo_client.progress import SHOW_AFTER, BatchProgress, progress_enabled
 from qibo_client.transport import (
     ApiSession,
@@ -53,6 +68,13 @@ logger = logging.getLogger("qibo_client")
 
 #: Server-side hold asked by ``run_circuit`` on submission (a fast job then costs one round trip).
 RUN_CIRCUIT_WAIT = 10.0
+#: The batch extension's path, and the most jobs one batch POST carries (the server's limit).
+BATCH_PATH = "/api/jobs/batch/"
+MAX_BATCH_SUBMIT = 1000
+#: Most pids one batch GET asks about: 36-character pids keep the URL under 8 kB (proxies' limit).
+MAX_BATCH_GET = 150
+#: What a server without the batch extension answers on its path.
+NO_BATCH_STATUSES = frozenset({404, 405})
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -107,6 +129,8 @@ class Client:
         self._journal_path = _journal.journal_path() if journal else None
         #: None until known: does this server honour ``?wait=`` (see ``Job.wait``)?
         self._server_waits: bool | None = None
+        #: None until known: does this server have the batch extension (``BATCH_PATH``)?
+        self._server_batches: bool | None = None
         self.server_versions: dict[str, Any] | None = None
         if check_versions:
             self.check_client_server_qibo_versions()
@@ -204,14 +228,8 @@ class Client:
             "project": project,
             "verbatim": verbatim,
         }
-        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
-        extra = 0.0
-        if wait is not None and wait > 0:
-            # With a live display, hold at most until the status line is due (``Job.wait`` then
-            # takes over and shows it); a job that ends sooner is still one round trip.
-            seconds = min(float(wait), SHOW_AFTER if self.progress else MAX_SERVER_WAIT)
-            headers["Prefer"] = f"wait={seconds:.3g}"
-            extra = seconds
+        headers, extra = self._hold(wait)
+        headers["Idempotency-Key"] = idempotency_key or uuid.uuid4().hex
         response = self._session.call(
             "POST", "/api/jobs/", json_body=payload, headers=headers, extra_read=extra
         )
@@ -223,6 +241,20 @@ class Client:
             detail = body.get("detail")
             raise JobPostServerError(str(detail) if detail else None)
         pid = str(pid)
+        self._journal(pid, device, project, nshots)
+        logger.debug("Submitted job %s to %s", pid, self.url)
+        return Job(self, pid, body if "status" in body else None, nbits=_measured_bits(circuit))
+
+    def _hold(self, wait: float | None) -> tuple[dict[str, str], float]:
+        """The ``Prefer: wait`` header for a submission, and the read time it adds."""
+        if wait is None or wait <= 0:
+            return {}, 0.0
+        # With a live display, hold at most until the status line is due (the waits then take
+        # over and show it); a job that ends sooner is still one round trip.
+        seconds = min(float(wait), SHOW_AFTER if self.progress else MAX_SERVER_WAIT)
+        return {"Prefer": f"wait={seconds:.3g}"}, seconds
+
+    def _journal(self, pid: str, device: str, project: str, nshots: int | None) -> None:
         if self.journal:
             _journal.record(
                 self.url,
@@ -232,8 +264,6 @@ class Client:
                 nshots=nshots,
                 path=self._journal_path,
             )
-        logger.debug("Submitted job %s to %s", pid, self.url)
-        return Job(self, pid, body if "status" in body else None, nbits=_measured_bits(circuit))
 
     def submit_many(
         self,
@@ -242,22 +272,150 @@ class Client:
         device: str = "sim",
         project: str = "personal",
         verbatim: bool = False,
+        wait: float | None = None,
     ) -> list[Job]:
-        """Queue several circuits without waiting, over the one keep-alive connection."""
-        return [self.submit(circuit, nshots, device, project, verbatim) for circuit in circuits]
+        """Queue several circuits; with ``wait=S``, jobs that end within S are born final.
+
+        On a server with the batch extension this is one POST per 1000 circuits, all or none
+        queued (only the last POST is held by ``wait``: the queue runs in order, so the earlier
+        ones are done by then or nearly). Otherwise one POST per circuit, without holds.
+        """
+        from qibo_client.qasm import to_qasm
+
+        circuits = list(circuits)
+        texts = [to_qasm(circuit) for circuit in circuits]  # refuse before anything is queued
+        jobs: list[Job] = []
+        while len(jobs) < len(circuits) and self._server_batches is not False:
+            end = min(len(circuits), len(jobs) + MAX_BATCH_SUBMIT)
+            try:
+                jobs += self._submit_batch(
+                    circuits[len(jobs) : end],
+                    texts[len(jobs) : end],
+                    {"nshots": nshots, "device": device, "project": project, "verbatim": verbatim},
+                    wait if end == len(circuits) else None,
+                )
+            except QiboApiError as error:
+                if error.status not in NO_BATCH_STATUSES or self._server_batches:
+                    raise
+                logger.debug("Server at %s has no batch endpoint; one POST per job", self.url)
+                self._server_batches = False
+                break
+            self._server_batches = True
+        return jobs + [
+            self.submit(text, nshots, device, project, verbatim) for text in texts[len(jobs) :]
+        ]
+
+    def _submit_batch(
+        self, circuits: list[Any], texts: list[str], fields: dict[str, Any], wait: float | None
+    ) -> list[Job]:
+        """One ``POST /api/jobs/batch/`` (idempotent under retries) -> its Jobs, in order."""
+        headers, extra = self._hold(wait)
+        headers["Idempotency-Key"] = uuid.uuid4().hex
+        payload = {"jobs": [{"circuit": text, **fields} for text in texts]}
+        response = self._session.call(
+            "POST", BATCH_PATH, json_body=payload, headers=headers, extra_read=extra
+        )
+        body = parse_json(response)
+        pids = body.get("pids") if isinstance(body, dict) else None
+        if not isinstance(pids, list) or len(pids) != len(texts) or not all(pids):
+            raise MalformedResponseError(
+                f"The server answered a batch of {len(texts)} jobs without as many pids"
+            )
+        objects = _per_job(body, "jobs", len(pids))
+        statuses = _per_job(body, "statuses", len(pids))
+        jobs = []
+        for index, (pid, circuit) in enumerate(zip(pids, circuits, strict=True)):
+            pid = str(pid)
+            self._journal(pid, fields["device"], fields["project"], fields["nshots"])
+            data = None
+            if objects is not None:
+                data = objects[index]
+                if not isinstance(data, dict) or str(data.get("pid")) != pid:
+                    raise MalformedResponseError(f"The batch answer's jobs[{index}] is not {pid}")
+            elif statuses is not None:
+                data = {"pid": pid, "status": statuses[index]}
+            jobs.append(Job(self, pid, data, nbits=_measured_bits(circuit)))
+        logger.debug("Submitted %d jobs to %s in one batch", len(jobs), self.url)
+        return jobs
 
     def wait_all(self, jobs: Sequence[Job], timeout: float | None = None) -> list[JobStatus]:
-        """Wait for every job, with one progress bar for the batch; raises JobTimeoutError."""
+        """Wait for every job, with one progress bar for the batch; raises JobTimeoutError.
+
+        On a server with the batch extension, one ``GET /api/jobs/batch/`` per 150 unfinished
+        jobs and per server-side hold (up to 30 s); otherwise one wait per job.
+        """
         start = time.monotonic()
-        statuses = []
+        deadline = None if timeout is None else start + timeout
         with BatchProgress(self.progress, len(jobs)) as bar:
+            pending = []
             for job in jobs:
+                if job.is_final:
+                    bar.advance()
+                else:
+                    pending.append(job)
+            if pending and self._server_batches is not False:
+                pending = self._wait_batch(pending, timeout, bar)
+            for job in pending:
                 remaining = None
-                if timeout is not None:  # past the deadline, wait() still looks once
-                    remaining = max(0.0, timeout - (time.monotonic() - start))
-                statuses.append(job.wait(remaining, observer=bar))
+                if deadline is not None:  # past the deadline, wait() still looks once
+                    remaining = max(0.0, deadline - time.monotonic())
+                job.wait(remaining, observer=bar)
                 bar.advance()
-        return statuses
+        return [job.status() for job in jobs]  # all final: no request
+
+    def _wait_batch(
+        self, pending: list[Job], timeout: float | None, bar: BatchProgress
+    ) -> list[Job]:
+        """Batch GETs until every job is final -> []; the jobs left if the server lacks them."""
+        cap = DISPLAY_SERVER_WAIT if bar.enabled else MAX_SERVER_WAIT
+        deadline = None if timeout is None else time.monotonic() + timeout
+        intervals = poll_intervals()
+        while pending:
+            remaining = float("inf") if deadline is None else deadline - time.monotonic()
+            hold = max(0.0, min(cap, remaining))
+            sent = time.monotonic()
+            for first in range(0, len(pending), MAX_BATCH_GET):
+                chunk = pending[first : first + MAX_BATCH_GET]
+                try:
+                    answer = self._get_batch(chunk, hold)
+                except QiboApiError as error:
+                    unnamed = not any(job.pid in (error.detail or "") for job in chunk)
+                    if error.status in NO_BATCH_STATUSES and unnamed and not self._server_batches:
+                        logger.debug("Server at %s has no batch GET; one wait per job", self.url)
+                        self._server_batches = False
+                        return [job for job in pending if not job.is_final]
+                    raise
+                self._server_batches = True
+                for job, data in zip(chunk, answer, strict=True):
+                    if job.receive(data).is_terminal:
+                        bar.advance()
+                    else:
+                        bar.update(job.data, time.monotonic() - sent)
+                hold = 0.0  # later chunks: the first one's hold has passed already
+            before = len(pending)
+            pending = [job for job in pending if not job.is_final]
+            if pending and deadline is not None and time.monotonic() >= deadline:
+                raise _batch_timeout(pending, float(timeout or 0.0))
+            if pending and len(pending) == before and time.monotonic() - sent < cap / 2:
+                # Nothing ended and the server did not hold: do not spin on it.
+                time.sleep(min(next(intervals), max(0.0, remaining)))
+        return []
+
+    def _get_batch(self, jobs: list[Job], hold: float) -> list[dict[str, Any]]:
+        params = {"pids": ",".join(job.pid for job in jobs)}
+        if hold > 0:
+            params["wait"] = f"{hold:.3g}"
+        response = self._session.call(
+            "GET", BATCH_PATH, params=params, extra_read=hold, job_url=True
+        )
+        body = parse_json(response)
+        objects = _per_job(body, "jobs", len(jobs))
+        if objects is None:
+            raise MalformedResponseError(f"The batch answer has no 'jobs' for {len(jobs)} pids")
+        for job, data in zip(jobs, objects, strict=True):
+            if not isinstance(data, dict) or str(data.get("pid")) != job.pid:
+                raise MalformedResponseError("The batch answer does not follow the asked pids")
+        return objects
 
     def get_job(self, pid: str) -> Job:
         """The job ``pid``, fetched once (raises JobNotFoundError if the server has no such job)."""
@@ -330,6 +488,26 @@ class Client:
         except JobFailedError as error:
             logger.error("Job %s failed on the server: %s", job.pid, error.reason or "no reason")
             return None
+
+
+def _per_job(body: Any, name: str, count: int) -> list[Any] | None:
+    """``body[name]`` if it is a list of ``count`` items; None if absent; else malformed."""
+    value = body.get(name) if isinstance(body, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != count:
+        raise MalformedResponseError(f"The batch answer's {name!r} is not a list of {count}")
+    return value
+
+
+def _batch_timeout(jobs: list[Job], timeout: float) -> JobTimeoutError:
+    shown = ", ".join(job.pid for job in jobs[:10]) + (", ..." if len(jobs) > 10 else "")
+    return JobTimeoutError(
+        f"{len(jobs)} job(s) did not finish within {timeout:g} s: {shown}. They are still on "
+        "the server: resume with client.wait_all(jobs) or client.get_job(pid).wait().",
+        pid=jobs[0].pid,
+        timeout=timeout,
+    )
 
 
 def check_client_server_qibo_versions(client: Client) -> None:

@@ -26,9 +26,14 @@ def journal_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def fake() -> Iterator[responses.RequestsMock]:
-    """A fake server answering the version check; tests add the replies they need."""
+    """A fake server answering the version check; tests add the replies they need.
+
+    It is an older server, without the batch extension: its path answers 404 (GET) and 405 (POST).
+    """
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get(f"{FAKE}/api/qibo_version/", json=VERSIONS)
+        mock.get(f"{FAKE}/api/jobs/batch/", status=404, json={"detail": "no job 'batch'"})
+        mock.post(f"{FAKE}/api/jobs/batch/", status=405, json={"detail": "Method Not Allowed"})
         yield mock
 
 

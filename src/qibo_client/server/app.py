@@ -363,17 +363,16 @@ async def rows_when_done(
     rows = [state.store.get_job(pid, user.id) for pid in pids]
     for index, pid in enumerate(pids):
         row = rows[index]
+        if row is None or row["status"] in TERMINAL:
+            continue
+        if index:  # it may have ended while an earlier one was awaited: read it again
+            row = rows[index] = state.store.get_job(pid, user.id)
         remaining = deadline - time.monotonic()
+        # No await between the read and ``runner.wait``: an end cannot slip in between.
         if row is not None and row["status"] not in TERMINAL and remaining > 0:
             await state.runner.wait(pid, remaining)
             rows[index] = state.store.get_job(pid, user.id)
-    # A job waited on first may not be the last to end: look again at the ones seen unfinished.
-    return [
-        row
-        if row is None or row["status"] in TERMINAL
-        else state.store.get_job(row["pid"], user.id)
-        for row in rows
-    ]
+    return rows
 
 
 def batch_answer(
