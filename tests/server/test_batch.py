@@ -82,6 +82,9 @@ def test_batch_idempotency_key_names_the_same_jobs(
     again = batch_post(session, cluster.url, jobs, **{"Idempotency-Key": key}).json()["pids"]
     assert again == first
     assert len(session.get(f"{cluster.url}/api/jobs/").json()) == 2
+    other_size = batch_post(session, cluster.url, jobs[:1], **{"Idempotency-Key": key})
+    assert other_size.status_code == 409
+    assert "new key" in other_size.json()["detail"]
     # The same key on a single POST is another key: it makes a job of its own.
     single = session.post(
         f"{cluster.url}/api/jobs/",

@@ -562,6 +562,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         wait = prefer_wait(request.headers.get("prefer"))
 
         pids = state.store.find_idempotent_batch(user.id, key) if key else None
+        if pids is not None and len(pids) != len(items):
+            raise _http_error(
+                409,
+                f"Idempotency-Key already names a batch of {len(pids)} existing jobs, not "
+                f"{len(items)}: use a new key for a new batch",
+            )
         if pids is None:
             checked = []
             for index, item in enumerate(items):
