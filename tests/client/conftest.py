@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
 from client_fakes import FAKE, FAKE_TOKEN, VERSIONS
 
 from qibo_client.qibo_client import Client
+from qibo_client.server import local_cluster
 from qibo_client.transport import default_retry
 
 
@@ -41,3 +43,17 @@ def fake() -> Iterator[responses.RequestsMock]:
 def fake_client(fake: responses.RequestsMock) -> Client:
     """A client of the fake server with instant retries (no backoff sleeps in tests)."""
     return Client(FAKE, FAKE_TOKEN, progress=False, retry=default_retry(backoff_factor=0))
+
+
+@pytest.fixture
+def client(cluster: Any) -> Iterator[Client]:
+    """A client of the session's real cluster, without a progress display."""
+    with Client(cluster.url, cluster.token, progress=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def held() -> Iterator[Any]:
+    """A cluster whose workers never run anything: jobs stay queued as long as a test needs."""
+    with local_cluster(workers=0) as cluster:
+        yield cluster

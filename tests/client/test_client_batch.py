@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from qibo_client.config import JobNotFoundError, JobTimeoutError
 from qibo_client.job import JobStatus
 from qibo_client.journal import journal_path
 from qibo_client.qibo_client import Client
-from qibo_client.server import local_cluster
 
 BELL = (
     'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg m[2];\nh q[0];\ncx q[0],q[1];\n'
@@ -32,19 +30,6 @@ def trips(client: Client) -> list[str]:
         )
     )
     return seen
-
-
-@pytest.fixture
-def client(cluster: Any) -> Iterator[Client]:
-    with Client(cluster.url, cluster.token, progress=False) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def held() -> Iterator[Any]:
-    """A cluster that runs nothing: jobs stay queued."""
-    with local_cluster(workers=0) as cluster:
-        yield cluster
 
 
 def test_held_batch_is_one_round_trip_with_results(client: Client) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,6 @@ from qibo_client.config import AuthenticationError, JobNotFoundError, JobTimeout
 from qibo_client.job import JobStatus
 from qibo_client.qibo_client import Client
 from qibo_client.results import frequencies_from_archive
-from qibo_client.server import local_cluster
 from qibo_client.tii import TII
 
 BELL = (
@@ -44,19 +42,6 @@ class Counter:
 
     def _hook(self, response: Any, *args: Any, **kwargs: Any) -> None:
         self.requests.append(f"{response.request.method} {response.request.path_url}")
-
-
-@pytest.fixture
-def client(cluster: Any) -> Iterator[Client]:
-    with Client(cluster.url, cluster.token, progress=False) as client:
-        yield client
-
-
-@pytest.fixture(scope="session")
-def held() -> Iterator[Any]:
-    """A cluster whose workers never run anything: jobs stay queued as long as a test needs."""
-    with local_cluster(workers=0) as cluster:
-        yield cluster
 
 
 def run_cli(command: str, *argv: str) -> int:
