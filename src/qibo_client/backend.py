@@ -123,14 +123,7 @@ class RemoteTIIBackend(NumpyBackend):
         if initial_state is not None:
             raise UnsupportedCircuitError(_INITIAL_STATE_HINT)
         qasm = to_qasm(circuit)
-        job = self.client.submit(
-            qasm,
-            nshots=None if nshots is None else int(nshots),
-            device=self.device_name,
-            project=self.project,
-            verbatim=self.verbatim,
-            wait=SUBMIT_WAIT,
-        )
+        job = self.client.submit(qasm, **self._job_options(nshots))
         logger.debug("Circuit of %d qubits sent as job %s", circuit.nqubits, job.pid)
         return self._outcomes(circuit, job.frequencies(timeout=self.timeout))
 
@@ -152,14 +145,7 @@ class RemoteTIIBackend(NumpyBackend):
         if initial_states is not None:
             raise UnsupportedCircuitError(_INITIAL_STATE_HINT)
         texts = [to_qasm(circuit) for circuit in circuits]  # refuse before anything is queued
-        jobs = self.client.submit_many(
-            texts,
-            nshots=None if nshots is None else int(nshots),
-            device=self.device_name,
-            project=self.project,
-            verbatim=self.verbatim,
-            wait=SUBMIT_WAIT,
-        )
+        jobs = self.client.submit_many(texts, **self._job_options(nshots))
         unfinished = [job for job in jobs if not job.is_final]
         if unfinished:
             self.client.wait_all(unfinished, timeout=self.timeout)
@@ -167,6 +153,16 @@ class RemoteTIIBackend(NumpyBackend):
             self._outcomes(circuit, job.frequencies())
             for circuit, job in zip(circuits, jobs, strict=True)
         ]
+
+    def _job_options(self, nshots: int | None) -> dict[str, Any]:
+        """What every submission of this backend carries; ``nshots=None``: the device default."""
+        return {
+            "nshots": None if nshots is None else int(nshots),
+            "device": self.device_name,
+            "project": self.project,
+            "verbatim": self.verbatim,
+            "wait": SUBMIT_WAIT,
+        }
 
     def _outcomes(self, circuit: Any, counts: dict[str, int]) -> RemoteMeasurementOutcomes:
         result = RemoteMeasurementOutcomes(
