@@ -1,0 +1,107 @@
+"""Facts of the wire protocol, written once for both the client and the reference server.
+
+Every number or name a client and a server must agree on lives here: job statuses and which of them
+are final, API paths, header names, limits and defaults. Both sides import this module, so the two
+cannot drift apart (a server that holds requests 30 s and a client that expects 10 would waste the
+difference on every wait). It imports nothing but the standard library: the server's hot path and
+``import qibo_client`` both load it.
+
+The protocol itself is described for people in ``docs/protocol.md``.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+from urllib.parse import quote
+
+# -- job statuses ------------------------------------------------------------------------------
+
+
+class Status(str, enum.Enum):
+    """A job's status as the protocol spells it (compared case-insensitively by clients)."""
+
+    QUEUEING = "queueing"
+    PENDING = "pending"
+    RUNNING = "running"
+    POSTPROCESSING = "postprocessing"
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+#: The only final statuses: a job in any other status may still change.
+TERMINAL_STATUSES: Final = frozenset({Status.SUCCESS.value, Status.ERROR.value})
+#: Every status a client knows; anything else is an error, never a reason to keep waiting.
+KNOWN_STATUSES: Final = frozenset(status.value for status in Status)
+
+
+def sql_terminal_list() -> str:
+    """``('error', 'success')``: the terminal set as an SQL literal list, for the server's store."""
+    return "(" + ", ".join(f"'{status}'" for status in sorted(TERMINAL_STATUSES)) + ")"
+
+
+# -- paths -------------------------------------------------------------------------------------
+
+VERSION_PATH: Final = "/api/qibo_version/"
+JOBS_PATH: Final = "/api/jobs/"
+BULK_DELETE_PATH: Final = "/api/jobs/bulk_delete/"
+DISK_QUOTA_PATH: Final = "/api/disk_quota/"
+PROJECT_QUOTAS_PATH: Final = "/api/projectquotas/"
+#: The batch extension (our servers only).
+BATCH_PATH: Final = "/api/jobs/batch/"
+
+
+def job_path(pid: str, suffix: str = "") -> str:
+    """``/api/jobs/{pid}/{suffix}``; the pid is quoted, so a typed pid cannot reach other paths."""
+    return f"{JOBS_PATH}{quote(str(pid), safe='')}/{suffix}"
+
+
+# -- headers -----------------------------------------------------------------------------------
+
+TOKEN_HEADER: Final = "x-api-token"  # noqa: S105 - a header's name, not a token
+CLIENT_VERSION_HEADER: Final = "x-qibo-client-version"
+IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
+PREFER_HEADER: Final = "Prefer"
+
+# -- limits ------------------------------------------------------------------------------------
+
+#: Longest a server holds a request for ``Prefer: wait=S`` or ``?wait=S``, in seconds.
+MAX_WAIT_SECONDS: Final = 30.0
+#: Most jobs one batch POST may carry (and one batch GET may ask about, on the server's side).
+MAX_BATCH_JOBS: Final = 1000
+#: Most pids a client puts in one batch GET: 36-character pids keep the URL under 8 kB.
+MAX_BATCH_GET: Final = 150
+#: Longest ``Idempotency-Key`` a server accepts.
+MAX_IDEMPOTENCY_KEY: Final = 200
+#: Lowest qibo a client may run: ``MeasurementOutcomes(nqubits=)`` exists from 0.3.2 on.
+MIN_CLIENT_QIBO: Final = "0.3.2"
+
+# -- defaults ----------------------------------------------------------------------------------
+
+DEFAULT_DEVICE: Final = "sim"
+DEFAULT_PROJECT: Final = "personal"
+
+__all__ = [
+    "BATCH_PATH",
+    "BULK_DELETE_PATH",
+    "CLIENT_VERSION_HEADER",
+    "DEFAULT_DEVICE",
+    "DEFAULT_PROJECT",
+    "DISK_QUOTA_PATH",
+    "IDEMPOTENCY_HEADER",
+    "JOBS_PATH",
+    "KNOWN_STATUSES",
+    "MAX_BATCH_GET",
+    "MAX_BATCH_JOBS",
+    "MAX_IDEMPOTENCY_KEY",
+    "MAX_WAIT_SECONDS",
+    "MIN_CLIENT_QIBO",
+    "PREFER_HEADER",
+    "PROJECT_QUOTAS_PATH",
+    "TERMINAL_STATUSES",
+    "TOKEN_HEADER",
+    "VERSION_PATH",
+    "Status",
+    "job_path",
+    "sql_terminal_list",
+]
