@@ -30,23 +30,20 @@ transpile locally, and the server transpiles for its own device.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from qibo.backends.numpy import NumpyBackend
 
 from qibo_client import __version__
-from qibo_client.config import (
-    TII_URL,
-    TOKEN_ENV,
-    URL_ENV,
-    ConfigurationError,
-    UnsupportedCircuitError,
-)
+from qibo_client.config import TII_URL, ConfigurationError, UnsupportedCircuitError
 from qibo_client.outcomes import STATE_HINT, RemoteMeasurementOutcomes
+from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
 from qibo_client.qasm import to_qasm
+from qibo_client.settings import JobOptions, resolve, token_available
+from qibo_client.waiting import SUBMIT_HOLD
 
 if TYPE_CHECKING:  # pragma: no cover
     from qibo_client.qibo_client import Client
@@ -54,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 #: How long the server may hold a submission so that a fast job is one round trip.
-SUBMIT_WAIT = 10.0
+SUBMIT_WAIT = SUBMIT_HOLD
 
 _INITIAL_STATE_HINT = (
     "Initial states cannot be sent to the cluster, which always starts from |0...0>. Prepare "
@@ -65,40 +62,49 @@ _INITIAL_STATE_HINT = (
 class RemoteTIIBackend(NumpyBackend):
     """A qibo backend that executes circuits on a remote cluster and computes the rest locally.
 
-    ``token`` and ``url`` default to ``QIBO_CLIENT_TOKEN`` and ``QIBO_CLIENT_URL`` (then TII's
-    service); ``device`` is the cluster partition (``"sim"``: the ideal simulator), shown by qibo
-    as the backend's platform; ``timeout`` bounds the wait for each result in seconds (None: no
-    limit; a job that outlives it stays on the server, see ``JobTimeoutError``).
+    ``token`` and ``url`` are resolved by :mod:`qibo_client.settings` (argument, then
+    ``QIBO_CLIENT_TOKEN`` and ``QIBO_CLIENT_URL``, then TII's service for the URL); ``device`` is
+    the cluster partition (``"sim"``: the ideal simulator), shown by qibo as the backend's
+    platform; ``timeout`` bounds the wait for each result in seconds (None: no limit; a job that
+    outlives it stays on the server, see ``JobTimeoutError``).
     """
 
     def __init__(
         self,
         token: str | None = None,
         url: str | None = None,
-        device: str = "sim",
-        project: str = "personal",
+        device: str = DEFAULT_DEVICE,
+        project: str = DEFAULT_PROJECT,
         verbatim: bool = False,
         timeout: float | None = None,
     ) -> None:
         super().__init__()
         self.name = "qibo-client"
         self.platform = device
-        self.project = project
-        self.verbatim = verbatim
+        #: What every circuit of this backend carries (shots come with each execution).
+        self.options = JobOptions(device, project, verbatim)
         self.timeout = timeout
-        self.url = (url or os.environ.get(URL_ENV) or TII_URL).rstrip("/")
-        token = token or os.environ.get(TOKEN_ENV)
-        if not token:
-            raise ConfigurationError(
-                f"No token for the qibo-client backend: pass "
-                f"qibo.set_backend('qibo-client', token=...) or set {TOKEN_ENV}."
-            )
-        self._token = token
+        settings = resolve(
+            url,
+            token,
+            default_url=TII_URL,
+            how_to="pass qibo.set_backend('qibo-client', token=...)",
+        )
+        self.url = settings.url
+        self._token = settings.token
         self._client: Client | None = None
         self.versions["qibo-client"] = __version__
 
     def __repr__(self) -> str:
         return f"{self.name} ({self.platform} at {self.url})"
+
+    @property
+    def project(self) -> str:
+        return self.options.project
+
+    @property
+    def verbatim(self) -> bool:
+        return self.options.verbatim
 
     @property
     def device_name(self) -> str:
@@ -123,7 +129,7 @@ class RemoteTIIBackend(NumpyBackend):
         if initial_state is not None:
             raise UnsupportedCircuitError(_INITIAL_STATE_HINT)
         qasm = to_qasm(circuit)
-        job = self.client.submit(qasm, **self._job_options(nshots))
+        job = self.client.submit(qasm, options=self._options(nshots), wait=SUBMIT_HOLD)
         logger.debug("Circuit of %d qubits sent as job %s", circuit.nqubits, job.pid)
         return self._outcomes(circuit, job.frequencies(timeout=self.timeout))
 
@@ -145,7 +151,7 @@ class RemoteTIIBackend(NumpyBackend):
         if initial_states is not None:
             raise UnsupportedCircuitError(_INITIAL_STATE_HINT)
         texts = [to_qasm(circuit) for circuit in circuits]  # refuse before anything is queued
-        jobs = self.client.submit_many(texts, **self._job_options(nshots))
+        jobs = self.client.submit_many(texts, options=self._options(nshots), wait=SUBMIT_HOLD)
         unfinished = [job for job in jobs if not job.is_final]
         if unfinished:
             self.client.wait_all(unfinished, timeout=self.timeout)
@@ -154,15 +160,9 @@ class RemoteTIIBackend(NumpyBackend):
             for circuit, job in zip(circuits, jobs, strict=True)
         ]
 
-    def _job_options(self, nshots: int | None) -> dict[str, Any]:
+    def _options(self, nshots: int | None) -> JobOptions:
         """What every submission of this backend carries; ``nshots=None``: the device default."""
-        return {
-            "nshots": None if nshots is None else int(nshots),
-            "device": self.device_name,
-            "project": self.project,
-            "verbatim": self.verbatim,
-            "wait": SUBMIT_WAIT,
-        }
+        return dataclasses.replace(self.options, device=self.device_name).with_nshots(nshots)
 
     def _outcomes(self, circuit: Any, counts: dict[str, int]) -> RemoteMeasurementOutcomes:
         result = RemoteMeasurementOutcomes(
@@ -207,14 +207,14 @@ class MetaBackend:
                 f"Unknown option(s) for the qibo-client backend: {', '.join(unknown)}. "
                 f"Accepted: device (or platform), {', '.join(sorted(allowed))}."
             )
-        return RemoteTIIBackend(device=device or platform or "sim", **kwargs)
+        return RemoteTIIBackend(device=device or platform or DEFAULT_DEVICE, **kwargs)
 
     def list_available(self) -> bool:
         """Whether the backend can be built without arguments: a token is in the environment.
 
         No network call: qibo asks this while listing backends, which must stay fast offline.
         """
-        return bool(os.environ.get(TOKEN_ENV))
+        return token_available()
 
 
 __all__ = ["SUBMIT_WAIT", "MetaBackend", "RemoteTIIBackend"]

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from qibo_client.protocol import TERMINAL_STATUSES as _TERMINAL_STATUSES
+
 #: TII's service: ``qibo_client.tii.TII`` points here unless ``QIBO_CLIENT_URL`` says otherwise.
 TII_URL = "https://cloud.qibo.science"
 #: Environment variables read when an argument is omitted.
 TOKEN_ENV = "QIBO_CLIENT_TOKEN"  # noqa: S105 - the variable's name, not a token
 URL_ENV = "QIBO_CLIENT_URL"
 
-#: Protocol statuses; ``success`` and ``error`` are the only terminal ones.
-TERMINAL_STATUSES = frozenset({"success", "error"})
+#: Protocol statuses; ``success`` and ``error`` are the only terminal ones (defined in protocol).
+TERMINAL_STATUSES = _TERMINAL_STATUSES
 
 
 class QiboClientError(Exception):

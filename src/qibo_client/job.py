@@ -1,25 +1,16 @@
-"""A job on the cluster: its status, a wait that always ends, and its result, cached once final.
+"""A job on the server, known by its pid: its status, its wait and its result.
 
-Waiting uses the protocol's server-side wait (``GET /api/jobs/{pid}/?wait=S``): the server holds
-the request until the job ends, so a job that is already done, or ends within S, costs exactly one
-round trip, and a long job costs one request every S seconds instead of a poll every 0.5 s. An
-older server that ignores ``wait`` answers at once; the client notices (the answer came back much
-sooner than asked, still not final), remembers it for that server, and polls instead, starting at
-50 ms and backing off 1.5x to 5 s.
-
-A status this client does not know is an error (:class:`UnknownJobStatusError`), never a reason to
-keep waiting; a wait past its timeout raises :class:`JobTimeoutError`, and the job stays on the
-server, retrievable with ``client.get_job(pid)`` (or ``Job.from_pid``) at any later time.
+A :class:`Job` talks to the server only through the public methods of
+:class:`~qibo_client.api.ServerApi` (fetch with an optional hold, download, delete) and reads what
+the server supports from ``api.features``; it never sees the ``Client`` that made it. Waiting is
+:func:`qibo_client.waiting.wait_until`, the one wait policy of the package.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from qibo_client.config import (
     JobFailedError,
@@ -30,48 +21,40 @@ from qibo_client.config import (
     UnsupportedCircuitError,
 )
 from qibo_client.progress import WaitObserver, WaitStatus
+from qibo_client.protocol import TERMINAL_STATUSES, Status, job_path
 from qibo_client.results import (
     dense_from_frequencies,
     frequencies_from_archive,
     read_archive,
     validate_frequencies,
 )
-from qibo_client.transport import check_response_has_keys, parse_json
+from qibo_client.transport import check_response_has_keys
+from qibo_client.waiting import Deadline, Step, poll_intervals, wait_until
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-    from qibo_client.qibo_client import Client
+    from qibo_client.api import ServerApi
 
 logger = logging.getLogger("qibo_client.job")
 
-#: Longest server-side wait the protocol allows per request.
-MAX_SERVER_WAIT = 30.0
-#: With a live status line, hold requests shorter so that the line can show news.
-DISPLAY_SERVER_WAIT = 5.0
-#: A server-side wait that returns before this fraction of the asked time, not final, was ignored.
-IGNORED_WAIT_FRACTION = 0.5
 #: The tail of a downloaded error log kept as a failure reason.
 MAX_REASON_CHARS = 4000
-#: Polling fallback: first interval, growth, cap.
-POLL_START = 0.05
-POLL_GROWTH = 1.5
-POLL_MAX = 5.0
 
 
 class JobStatus(enum.Enum):
-    """The protocol's job statuses; ``SUCCESS`` and ``ERROR`` are the only terminal ones."""
+    """The job statuses of :class:`~qibo_client.protocol.Status`, as a client reads them."""
 
-    QUEUEING = "queueing"
-    PENDING = "pending"
-    RUNNING = "running"
-    POSTPROCESSING = "postprocessing"
-    SUCCESS = "success"
-    ERROR = "error"
+    QUEUEING = Status.QUEUEING.value
+    PENDING = Status.PENDING.value
+    RUNNING = Status.RUNNING.value
+    POSTPROCESSING = Status.POSTPROCESSING.value
+    SUCCESS = Status.SUCCESS.value
+    ERROR = Status.ERROR.value
 
     @property
     def is_terminal(self) -> bool:
-        return self in _TERMINAL
+        return self.value in TERMINAL_STATUSES
 
     @classmethod
     def parse(cls, value: Any) -> JobStatus:
@@ -86,40 +69,26 @@ class JobStatus(enum.Enum):
             ) from None
 
 
-_TERMINAL = frozenset({JobStatus.SUCCESS, JobStatus.ERROR})
-
-
-def poll_intervals() -> Iterator[float]:
-    """50 ms, then 1.5x each time, capped at 5 s."""
-    interval = POLL_START
-    while True:
-        yield interval
-        interval = min(interval * POLL_GROWTH, POLL_MAX)
-
-
-def job_path(pid: str, suffix: str = "") -> str:
-    """``/api/jobs/{pid}/``, with the pid quoted: a pid typed by a user cannot reach other paths."""
-    return f"/api/jobs/{quote(str(pid), safe='')}/{suffix}"
-
-
 class Job:
     """A job on the server, known by its ``pid``.
 
     Built by ``client.submit`` or rebuilt from a pid alone with :meth:`from_pid`. Reading the
     status asks the server until the job is final; after that the status and the result are
-    cached and cost nothing.
+    cached and cost nothing. ``progress`` shows a status line while a wait lasts.
     """
 
     def __init__(
         self,
-        client: Client,
+        api: ServerApi,
         pid: str,
         data: dict[str, Any] | None = None,
         *,
         nbits: int | None = None,
+        progress: bool = False,
     ) -> None:
         self.pid = pid
-        self._client = client
+        self.api = api
+        self.progress = progress
         self._nbits = nbits
         self._data: dict[str, Any] = {"pid": pid}
         self._status: JobStatus | None = None
@@ -128,9 +97,9 @@ class Job:
             self._update(data)
 
     @classmethod
-    def from_pid(cls, client: Client, pid: str) -> Job:
+    def from_pid(cls, api: ServerApi, pid: str, *, progress: bool = False) -> Job:
         """A handle on an existing job; nothing is fetched until it is used."""
-        return cls(client, pid)
+        return cls(api, pid, progress=progress)
 
     def __repr__(self) -> str:
         status = self._status.value if self._status else "unknown"
@@ -147,9 +116,6 @@ class Job:
 
     # -- talking to the server ---------------------------------------------------------------
 
-    def _path(self, suffix: str = "") -> str:
-        return job_path(self.pid, suffix)
-
     def _update(self, data: Any) -> JobStatus:
         body = check_response_has_keys(data, ("status",))
         status = JobStatus.parse(body["status"])
@@ -165,15 +131,7 @@ class Job:
 
     def refresh(self, wait: float | None = None) -> JobStatus:
         """Fetch the job once; with ``wait``, let the server hold the answer up to that long."""
-        params = None
-        extra = 0.0
-        if wait is not None and wait > 0:
-            params = {"wait": f"{wait:.3g}"}
-            extra = wait
-        response = self._client._session.call(
-            "GET", self._path(), params=params, extra_read=extra, job_url=True
-        )
-        return self._update(parse_json(response))
+        return self._update(self.api.get_job(self.pid, hold=wait or 0.0))
 
     def status(self) -> JobStatus:
         """The current status (one request, unless the job is already final)."""
@@ -194,49 +152,25 @@ class Job:
             return self._status
         if observer is not None:
             return self._wait(timeout, observer)
-        with WaitStatus(self._client.progress) as line:
+        with WaitStatus(self.progress) as line:
             return self._wait(timeout, line)
 
     def _wait(self, timeout: float | None, display: WaitObserver) -> JobStatus:
-        client = self._client
-        start = time.monotonic()
-        deadline = None if timeout is None else start + timeout
-        intervals = poll_intervals()
-        cap = DISPLAY_SERVER_WAIT if display.enabled else MAX_SERVER_WAIT
-        first = True
-        while True:
-            remaining = float("inf") if deadline is None else deadline - time.monotonic()
-            if client._server_waits is not False:
-                # The first hold is short when a status line may need to appear after ~1 s.
-                asked = min(remaining, 1.0 if (first and display.enabled) else cap)
-                before = self._status
-                sent = time.monotonic()
-                status = self.refresh(wait=asked if asked > 0 else None)
-                took = time.monotonic() - sent
-                if status.is_terminal:
-                    return status
-                if asked >= 1.0:
-                    # An early answer with news (a status change) is fine; early and unchanged
-                    # means the server did not hold the request at all.
-                    changed = before is not None and status is not before
-                    supported = took >= asked * IGNORED_WAIT_FRACTION or changed
-                    if client._server_waits is None or not supported:
-                        logger.debug(
-                            "Server at %s %s server-side waits",
-                            client.url,
-                            "honours" if supported else "ignores",
-                        )
-                    client._server_waits = supported
-            else:
-                if not first:
-                    time.sleep(max(0.0, min(next(intervals), remaining)))
-                status = self.refresh()
-                if status.is_terminal:
-                    return status
-            if deadline is not None and time.monotonic() >= deadline:
-                raise JobTimeoutError(pid=self.pid, timeout=float(timeout or 0.0))
-            first = False
-            display.update(self._data, time.monotonic() - start)
+        deadline = Deadline(timeout)
+
+        def step(hold: float) -> Step:
+            before = self._status
+            status = self.refresh(wait=hold)
+            if not status.is_terminal:
+                display.update(self._data, deadline.elapsed())
+            return Step(status.is_terminal, news=before is not None and status is not before)
+
+        def late() -> JobTimeoutError:
+            return JobTimeoutError(pid=self.pid, timeout=float(timeout or 0.0))
+
+        wait_until(step, deadline, self.api.features, late)
+        assert self._status is not None
+        return self._status
 
     # -- results -----------------------------------------------------------------------------
 
@@ -256,7 +190,7 @@ class Job:
         return self._frequencies
 
     def _download(self) -> bytes:
-        return self._client._session.call("GET", self._path("download/"), job_url=True).content
+        return self.api.download(self.pid)
 
     def _failure_reason(self) -> str:
         """The server's ``stderr``; a server that keeps it only in the download is read there."""
@@ -291,7 +225,8 @@ class Job:
 
     def cancel(self) -> None:
         """Cancel the job (if still queued or running) and remove it from the server."""
-        self._client.delete_job(self.pid)
+        self.api.delete(self.pid)
+        logger.info("Deleted job %s", self.pid)
 
 
-__all__ = ["Job", "JobStatus", "job_path", "poll_intervals"]
+__all__ = ["Job", "JobStatus", "job_path", "poll_intervals"]  # the last two: old homes

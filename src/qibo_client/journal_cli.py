@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
@@ -52,7 +51,7 @@ def _client(url: str, args: argparse.Namespace) -> Any:
 
     return Client(
         url,
-        args.token or os.environ.get(TOKEN_ENV),
+        args.token,
         verify=not args.insecure,
         progress=False,
         check_versions=False,
@@ -92,7 +91,9 @@ def jobs_main(args: argparse.Namespace) -> int:
     for column in ("server", "device", "nshots", "submitted"):
         table.add_column(column, overflow="fold")
     table.add_column("status", no_wrap=True)
-    can_ask = not args.offline and bool(args.token or os.environ.get(TOKEN_ENV))
+    from qibo_client.settings import token_available
+
+    can_ask = not args.offline and bool(args.token or token_available())
     statuses: dict[str, dict[str, str]] = {}  # server -> pid -> status, one listing per server
     for entry in rows:
         status = "-"
@@ -121,8 +122,12 @@ def result_main(args: argparse.Namespace) -> int:
     from qibo_client.config import JobFailedError, JobTimeoutError, QiboClientError
 
     entry = journal.find(args.pid)
-    url = args.url or (entry["url"] if entry else None) or os.environ.get(URL_ENV)
-    if not url:
+    from qibo_client.config import ConfigurationError
+    from qibo_client.settings import resolve_url
+
+    try:
+        url = resolve_url(args.url or (entry["url"] if entry else None))
+    except ConfigurationError:
         print(
             f"Job {args.pid} is not in the journal: pass --url or set {URL_ENV}.", file=sys.stderr
         )

@@ -21,7 +21,6 @@ import logging
 import os
 import platform
 from collections.abc import Iterable, Mapping
-from importlib import metadata
 from typing import Any
 
 import requests
@@ -37,6 +36,8 @@ from qibo_client.config import (
     RateLimitError,
     TransportError,
 )
+from qibo_client.protocol import CLIENT_VERSION_HEADER, TOKEN_HEADER
+from qibo_client.versions import qibo_version
 
 logger = logging.getLogger("qibo_client.transport")
 
@@ -52,18 +53,10 @@ MAX_RETRY_AFTER = 30.0
 ERROR_KEYS = ("detail", "message", "error", "title")
 
 
-def _qibo_version() -> str:
-    """qibo's version from its metadata: importing qibo costs over a second."""
-    try:
-        return metadata.version("qibo")
-    except metadata.PackageNotFoundError:  # pragma: no cover - qibo is a dependency
-        return "unknown"
-
-
 def user_agent() -> str:
     """Name every version that matters when a server operator reads a log line."""
     return (
-        f"qibo-client/{__version__} qibo/{_qibo_version()} "
+        f"qibo-client/{__version__} qibo/{qibo_version()} "
         f"python/{platform.python_version()} requests/{requests.__version__}"
     )
 
@@ -126,8 +119,8 @@ class ApiSession(requests.Session):
         self.verify = verify
         self.headers.update(
             {
-                "x-api-token": token,
-                "x-qibo-client-version": __version__,
+                TOKEN_HEADER: token,
+                CLIENT_VERSION_HEADER: __version__,
                 "User-Agent": user_agent(),
                 "Accept": "application/json",
             }
@@ -147,7 +140,7 @@ class ApiSession(requests.Session):
         previous = response.request.url if response.request is not None else None
         target = prepared_request.url
         if previous and target and self.should_strip_auth(previous, target):
-            prepared_request.headers.pop("x-api-token", None)
+            prepared_request.headers.pop(TOKEN_HEADER, None)
 
     def url(self, path: str) -> str:
         """Absolute URL of an API path such as ``/api/jobs/``."""

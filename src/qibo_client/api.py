@@ -1,0 +1,177 @@
+"""One thin method per endpoint of the protocol, and what this server is known to support.
+
+:class:`ServerApi` turns each endpoint into a method that sends one request and returns the parsed
+JSON (the model is qiskit-ionq's ``ionq_client.py``); it decides nothing about waiting, retrying
+or batching, which :mod:`~qibo_client.waiting`, the transport and :mod:`~qibo_client.batch` own.
+Everything above it (``Job``, batches, ``Client``) talks to the server only through these methods.
+
+:class:`ServerFeatures` says which extensions of our servers this one has: server-side holds
+(``?wait=`` / ``Prefer: wait``) and the batch endpoints. Each starts unknown (None) and is learnt
+the first time it is tried; :meth:`ServerFeatures.from_version` reads a version answer that lists
+the server's ``extensions`` (issue 9), after which only listed extensions are used.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qibo_client.config import MalformedResponseError
+from qibo_client.protocol import (
+    BATCH_PATH,
+    BULK_DELETE_PATH,
+    DISK_QUOTA_PATH,
+    IDEMPOTENCY_HEADER,
+    JOBS_PATH,
+    MAX_WAIT_SECONDS,
+    PREFER_HEADER,
+    PROJECT_QUOTAS_PATH,
+    TOKEN_HEADER,
+    VERSION_PATH,
+    job_path,
+)
+from qibo_client.transport import ApiSession, check_response_has_keys, parse_json
+
+#: Names a version answer's ``extensions`` list uses for each feature.
+HOLD_EXTENSION = "wait"
+BATCH_EXTENSION = "batch"
+
+
+@dataclass
+class ServerFeatures:
+    """What this server supports: True, False, or None until known."""
+
+    holds: bool | None = None
+    batches: bool | None = None
+    #: True once set from a version answer's extension list: nothing is learnt by trying then.
+    listed: bool = False
+
+    @classmethod
+    def from_version(cls, body: Any) -> ServerFeatures:
+        """From a version answer: its ``extensions`` list if it has one, else all unknown."""
+        extensions = body.get("extensions") if isinstance(body, dict) else None
+        if not isinstance(extensions, list):
+            return cls()
+        names = {str(name) for name in extensions}
+        return cls(HOLD_EXTENSION in names, BATCH_EXTENSION in names, listed=True)
+
+    def learn_holds(self, supported: bool) -> None:
+        """Record what a held request showed (ignored when the server listed its extensions)."""
+        if not self.listed:
+            self.holds = supported
+
+    def learn_batches(self, supported: bool) -> None:
+        """Record what a batch request showed (ignored when the server listed its extensions)."""
+        if not self.listed:
+            self.batches = supported
+
+
+def _hold(seconds: float) -> float:
+    return min(max(0.0, float(seconds)), MAX_WAIT_SECONDS)
+
+
+class ServerApi:
+    """The endpoints of one server, for one token; every method is one request."""
+
+    def __init__(self, session: ApiSession, features: ServerFeatures | None = None) -> None:
+        #: The HTTP session (public: tests and tools may add response hooks to observe requests).
+        self.session = session
+        self.features = features or ServerFeatures()
+
+    def __repr__(self) -> str:
+        return f"ServerApi(url={self.url!r})"
+
+    @property
+    def url(self) -> str:
+        return self.session.base_url
+
+    @property
+    def token(self) -> str:
+        return str(self.session.headers[TOKEN_HEADER])
+
+    def close(self) -> None:
+        self.session.close()
+
+    def version(self) -> dict[str, Any]:
+        return check_response_has_keys(self.session.call("GET", VERSION_PATH), ())
+
+    def submit(
+        self, job: dict[str, Any], *, hold: float = 0.0, idempotency_key: str | None = None
+    ) -> Any:
+        """``POST /api/jobs/``; ``hold`` > 0 asks the server to answer when the job ends."""
+        return self._post(JOBS_PATH, job, hold, idempotency_key)
+
+    def submit_batch(
+        self,
+        jobs: Sequence[dict[str, Any]],
+        *,
+        hold: float = 0.0,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """``POST /api/jobs/batch/`` (extension): all the jobs queued, or none."""
+        return self._post(BATCH_PATH, {"jobs": list(jobs)}, hold, idempotency_key)
+
+    def _post(self, path: str, body: Any, hold: float, key: str | None) -> Any:
+        seconds = _hold(hold)
+        headers = {IDEMPOTENCY_HEADER: key or uuid.uuid4().hex}
+        if seconds > 0:
+            headers[PREFER_HEADER] = f"wait={seconds:.3g}"
+        response = self.session.call(
+            "POST", path, json_body=body, headers=headers, extra_read=seconds
+        )
+        return parse_json(response)
+
+    def get_job(self, pid: str, *, hold: float = 0.0) -> Any:
+        """``GET /api/jobs/{pid}/``; ``hold`` > 0 lets the server answer when the job ends."""
+        seconds = _hold(hold)
+        params = {"wait": f"{seconds:.3g}"} if seconds > 0 else None
+        response = self.session.call(
+            "GET", job_path(pid), params=params, extra_read=seconds, job_url=True
+        )
+        return parse_json(response)
+
+    def get_batch(self, pids: Sequence[str], *, hold: float = 0.0) -> Any:
+        """``GET /api/jobs/batch/?pids=...`` (extension)."""
+        seconds = _hold(hold)
+        params = {"pids": ",".join(pids)}
+        if seconds > 0:
+            params["wait"] = f"{seconds:.3g}"
+        response = self.session.call(
+            "GET", BATCH_PATH, params=params, extra_read=seconds, job_url=True
+        )
+        return parse_json(response)
+
+    def download(self, pid: str) -> bytes:
+        """``GET /api/jobs/{pid}/download/``: the result archive."""
+        return self.session.call("GET", job_path(pid, "download/"), job_url=True).content
+
+    def delete(self, pid: str) -> None:
+        """``DELETE /api/jobs/{pid}/`` (the server cancels a job still queued or running)."""
+        self.session.call("DELETE", job_path(pid), job_url=True)
+
+    def list_jobs(self) -> list[Any]:
+        body = parse_json(self.session.call("GET", JOBS_PATH))
+        if not isinstance(body, list):
+            raise MalformedResponseError("The job list is not a JSON list")
+        return body
+
+    def bulk_delete(self) -> list[str]:
+        body = check_response_has_keys(self.session.call("DELETE", BULK_DELETE_PATH), ("deleted",))
+        return [str(pid) for pid in body["deleted"]]
+
+    def disk_quota(self) -> dict[str, Any]:
+        body = parse_json(self.session.call("GET", DISK_QUOTA_PATH))
+        if isinstance(body, list) and body:
+            body = body[0]
+        return check_response_has_keys(body, ("kbs_left", "kbs_max"))
+
+    def project_quotas(self) -> list[dict[str, Any]]:
+        body = parse_json(self.session.call("GET", PROJECT_QUOTAS_PATH))
+        if not isinstance(body, list):
+            raise MalformedResponseError("The project quotas are not a JSON list")
+        return [check_response_has_keys(item, ("project", "partition")) for item in body]
+
+
+__all__ = ["BATCH_EXTENSION", "HOLD_EXTENSION", "ServerApi", "ServerFeatures"]

@@ -1,0 +1,149 @@
+"""Where every setting of a connection comes from, decided in one place.
+
+Order, for each setting: the argument, then the environment, then the default.
+
+- URL: ``url=`` argument, else ``QIBO_CLIENT_URL``, else the caller's default. ``Client`` has no
+  default (it raises :class:`ConfigurationError` saying what to set); ``TII`` and the qibo backend
+  default to TII's service (:data:`~qibo_client.config.TII_URL`).
+- Token: ``token=`` argument, else a token the sources hold *for the resolved URL* (today the
+  environment's ``QIBO_CLIENT_TOKEN``, whatever the URL); never a default.
+- Read timeout: ``timeout=`` argument, else ``QIBO_CLIENT_TIMEOUT`` (seconds), else 30 s.
+- Job options (device, project, verbatim, nshots): :class:`JobOptions`, defaults from the
+  protocol module.
+
+The sources are :data:`SOURCES`, asked in order; a saved-accounts file (issue 12) slots in after
+the environment and before the defaults by adding one :class:`Source`. A token is asked for with
+the URL it will be sent to (``token_for(url)``), so a source that knows several servers can tie each
+token to its own server (issue 10).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from qibo_client.config import TOKEN_ENV, URL_ENV, ConfigurationError
+from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
+
+#: Environment variable for the read timeout of each request, in seconds.
+TIMEOUT_ENV = "QIBO_CLIENT_TIMEOUT"
+#: Read timeout when neither argument nor environment gives one.
+DEFAULT_TIMEOUT = 30.0
+
+
+class Source(Protocol):
+    """Somewhere settings may be found when the caller did not give them."""
+
+    def url(self) -> str | None: ...
+
+    def token_for(self, url: str) -> str | None: ...
+
+    def timeout(self) -> float | None: ...
+
+
+class Environment:
+    """``QIBO_CLIENT_URL``, ``QIBO_CLIENT_TOKEN``, ``QIBO_CLIENT_TIMEOUT``, read when asked."""
+
+    def url(self) -> str | None:
+        return os.environ.get(URL_ENV) or None
+
+    def token_for(self, url: str) -> str | None:
+        return os.environ.get(TOKEN_ENV) or None
+
+    def timeout(self) -> float | None:
+        text = os.environ.get(TIMEOUT_ENV, "").strip()
+        if not text:
+            return None
+        try:
+            seconds = float(text)
+        except ValueError:
+            raise ConfigurationError(f"{TIMEOUT_ENV}={text!r} is not a number of seconds") from None
+        if seconds <= 0:
+            raise ConfigurationError(f"{TIMEOUT_ENV} must be positive, not {text!r}")
+        return seconds
+
+
+#: Asked in order after the arguments (issue 12 adds a saved-accounts source after this one).
+SOURCES: tuple[Source, ...] = (Environment(),)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A resolved URL and the token that goes with it (the token never shows in the repr)."""
+
+    url: str
+    token: str = dataclasses.field(repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def _first(values: Any) -> Any:
+    return next((value for value in values if value), None)
+
+
+def resolve_url(url: str | None = None, *, default: str | None = None) -> str:
+    """The server URL by the module's rule; ConfigurationError names what to set when none."""
+    found = url or _first(source.url() for source in SOURCES) or default
+    if not found:
+        raise ConfigurationError(f"No server URL: pass url=... or set {URL_ENV}.")
+    return str(found).rstrip("/")
+
+
+def resolve(
+    url: str | None = None,
+    token: str | None = None,
+    timeout: float | None = None,
+    *,
+    default_url: str | None = None,
+    how_to: str = "pass token=...",
+) -> Connection:
+    """URL, token and read timeout, each from argument, then :data:`SOURCES`, then default."""
+    resolved = resolve_url(url, default=default_url)
+    found = token or _first(source.token_for(resolved) for source in SOURCES)
+    if not found:
+        raise ConfigurationError(f"No token: {how_to} or set {TOKEN_ENV}.")
+    seconds = timeout if timeout is not None else _first(s.timeout() for s in SOURCES)
+    return Connection(resolved, str(found), float(seconds or DEFAULT_TIMEOUT))
+
+
+def token_available() -> bool:
+    """Whether a token can be found without arguments (no network, no URL needed)."""
+    url = _first(source.url() for source in SOURCES) or ""
+    return any(source.token_for(url) for source in SOURCES)
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """What travels with every circuit: device, project, verbatim, shots (None: the default)."""
+
+    device: str = DEFAULT_DEVICE
+    project: str = DEFAULT_PROJECT
+    verbatim: bool = False
+    nshots: int | None = None
+
+    def with_nshots(self, nshots: int | None) -> JobOptions:
+        return dataclasses.replace(self, nshots=None if nshots is None else int(nshots))
+
+    def fields(self) -> dict[str, Any]:
+        """The job fields of a submission body, circuit excepted."""
+        return {
+            "nshots": self.nshots,
+            "device": self.device,
+            "project": self.project,
+            "verbatim": self.verbatim,
+        }
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "SOURCES",
+    "TIMEOUT_ENV",
+    "Connection",
+    "Environment",
+    "JobOptions",
+    "Source",
+    "resolve",
+    "resolve_url",
+    "token_available",
+]
