@@ -26,15 +26,12 @@ NSHOTS = 1000
 
 def _runtimes(client: object, before: set[str]) -> list[float]:
     """The ``runtime`` of every job this case created (the ones not listed before it)."""
-    from qibo_client.job import Job
-
     runtimes = []
     for entry in client.jobs():  # type: ignore[attr-defined]
         pid = str(entry["pid"])
         if pid in before:
             continue
-        job = Job.from_pid(client, pid)  # type: ignore[arg-type]
-        job.refresh()
+        job = client.get_job(pid)  # type: ignore[attr-defined]
         runtime = job.data.get("runtime")
         assert isinstance(runtime, (int, float)), f"job {pid} has no runtime: {job.data}"
         runtimes.append(float(runtime))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -70,16 +71,51 @@ class WaitObserver(Protocol):
 
 
 class _LiveDisplay:
-    """What both displays share: a rich live object, started lazily, stopped on close or exit."""
+    """What both displays share: a rich live object started after :data:`SHOW_AFTER` seconds.
 
+    A timer of its own starts it, so a wait held on the server for 30 s still shows its line
+    after a second: what the display needs never changes what the wait sends. Rich redraws the
+    live object on its own timer; the news in it changes when an answer arrives.
+    """
+
+    enabled: bool = False
+    shown: bool = False
     _live: Any = None
+    _timer: threading.Timer | None = None
+    _closed: bool = False
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._start = time.monotonic()
+
+    def _build(self) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _wanted(self) -> bool:
+        return True
+
+    def _show(self) -> None:
+        with self._lock:
+            if self._closed or self._live is not None or not self._wanted():
+                return
+            self._live = self._build()
+            self._live.start()
+            self.shown = True
 
     def close(self) -> None:
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+            if self._live is not None:
+                self._live.stop()
+                self._live = None
 
     def __enter__(self) -> Self:
+        if self.enabled:
+            self._timer = threading.Timer(SHOW_AFTER, self._show)
+            self._timer.daemon = True
+            self._timer.start()
         return self
 
     def __exit__(
@@ -91,25 +127,34 @@ class _LiveDisplay:
         self.close()
 
 
+class _Line:
+    """The status line's text, computed at each redraw so that its elapsed time runs."""
+
+    def __init__(self, status: WaitStatus) -> None:
+        self._status = status
+
+    def __rich__(self) -> str:
+        return describe(self._status.job, time.monotonic() - self._status.started)
+
+
 class WaitStatus(_LiveDisplay):
-    """A status line for one job's wait, started lazily after :data:`SHOW_AFTER` seconds."""
+    """A status line for one job's wait, shown once the wait has lasted :data:`SHOW_AFTER`."""
 
     def __init__(self, enabled: bool) -> None:
+        super().__init__()
         self.enabled = enabled
-        self.shown = False
+        self.job: dict[str, Any] = {}
+        self.started = self._start
 
     def update(self, job: dict[str, Any], elapsed: float) -> None:
-        if not self.enabled or elapsed < SHOW_AFTER:
-            return
-        text = describe(job, elapsed)
-        if self._live is None:
-            from rich.console import Console
+        self.job = job
+        if self.enabled and elapsed >= SHOW_AFTER:
+            self._show()
 
-            self._live = Console(stderr=True).status(text)
-            self._live.start()
-            self.shown = True
-        else:
-            self._live.update(text)
+    def _build(self) -> Any:
+        from rich.console import Console
+
+        return Console(stderr=True).status(_Line(self))
 
 
 class BatchProgress(_LiveDisplay):
@@ -120,11 +165,10 @@ class BatchProgress(_LiveDisplay):
     """
 
     def __init__(self, enabled: bool, total: int) -> None:
+        super().__init__()
         self.enabled = enabled and total > 0
         self.total = total
         self.done = 0
-        self.shown = False
-        self._start = time.monotonic()
         self._task: Any = None
 
     def update(self, job: dict[str, Any], elapsed: float) -> None:
@@ -138,10 +182,13 @@ class BatchProgress(_LiveDisplay):
             self._live.update(self._task, completed=self.done)
 
     def _show_if_slow(self, elapsed: float) -> None:
-        if not self.enabled or self._live is not None:
-            return
-        if elapsed < SHOW_AFTER or self.done >= self.total:
-            return
+        if self.enabled and elapsed >= SHOW_AFTER:
+            self._show()
+
+    def _wanted(self) -> bool:
+        return self.done < self.total
+
+    def _build(self) -> Any:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -151,16 +198,15 @@ class BatchProgress(_LiveDisplay):
             TimeElapsedColumn,
         )
 
-        self._live = Progress(
+        live = Progress(
             TextColumn("qibo-client jobs"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=Console(stderr=True),
         )
-        self._task = self._live.add_task("jobs", total=self.total, completed=self.done)
-        self._live.start()
-        self.shown = True
+        self._task = live.add_task("jobs", total=self.total, completed=self.done)
+        return live
 
 
 __all__ = [

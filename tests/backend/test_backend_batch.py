@@ -28,7 +28,7 @@ def test_two_groups_cost_one_request(remote: RemoteTIIBackend) -> None:
     def hook(response: Any, *args: Any, **kwargs: Any) -> None:
         seen.append(f"{response.request.method} {response.request.path_url}")
 
-    remote.client._session.hooks["response"].append(hook)
+    remote.client.api.session.hooks["response"].append(hook)
     results = remote.execute_circuits(groups(), nshots=200)
     assert seen == ["POST /api/jobs/batch/"]
     assert results[0].frequencies() == {"10": 200}

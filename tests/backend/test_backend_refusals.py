@@ -124,9 +124,12 @@ def test_upper_case_register_is_refused(offline: RemoteTIIBackend) -> None:
 
 def test_batch_is_refused_before_anything_is_queued(offline: RemoteTIIBackend) -> None:
     good = with_measurement(measured())
-    with pytest.raises(UnsupportedCircuitError, match="no measurements"):
+    with (
+        responses.RequestsMock(assert_all_requests_are_fired=False) as wire,
+        pytest.raises(UnsupportedCircuitError, match="no measurements"),
+    ):
         offline.execute_circuits([good, measured()], nshots=100)
-    assert offline._client is None  # no connection was even opened
+    assert len(wire.calls) == 0  # not even the version check was sent
 
 
 def test_exact_expectation_without_shots_says_use_shots(remote: RemoteTIIBackend) -> None:

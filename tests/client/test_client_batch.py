@@ -24,7 +24,7 @@ X0 = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg m[2];\nx q[0];\nmea
 def trips(client: Client) -> list[str]:
     """The requests a client sends from now on (a response hook on its session)."""
     seen: list[str] = []
-    client._session.hooks["response"].append(
+    client.api.session.hooks["response"].append(
         lambda response, *a, **k: seen.append(
             f"{response.request.method} {response.request.path_url.split('?')[0]}"
         )
@@ -51,7 +51,7 @@ def test_unheld_batch_then_one_batch_wait(client: Client) -> None:
     assert client.wait_all(jobs, timeout=60) == [JobStatus.SUCCESS] * 3
     assert seen[0] == "POST /api/jobs/batch/"
     assert set(seen[1:]) == {"GET /api/jobs/batch/"}
-    assert client._server_batches is True
+    assert client.features.batches is True
 
 
 def test_batch_wait_timeout_names_the_unfinished_jobs(held: Any) -> None:
@@ -70,7 +70,7 @@ def test_batch_wait_on_a_deleted_job_is_not_found(held: Any) -> None:
         client.delete_job(jobs[1].pid)
         with pytest.raises(JobNotFoundError, match=jobs[1].pid):
             client.wait_all(jobs, timeout=0.05)
-        assert client._server_batches is True  # a 404 naming a job is not "no batch endpoint"
+        assert client.features.batches is True  # a 404 naming a job is not "no batch endpoint"
 
 
 def test_old_server_falls_back_to_one_post_per_job(
@@ -83,7 +83,7 @@ def test_old_server_falls_back_to_one_post_per_job(
     fake.get(f"{FAKE}/api/jobs/j2/", json=job_object("j2", "success", frequencies={"1": 10}))
     jobs = fake_client.submit_many([BELL, BELL], nshots=10, wait=5)
     assert [job.pid for job in jobs] == ["j1", "j2"]
-    assert fake_client._server_batches is False
+    assert fake_client.features.batches is False
     assert fake_client.wait_all(jobs, timeout=5) == [JobStatus.SUCCESS] * 2
     assert jobs[1].frequencies() == {"1": 10}
     batch_calls = [c for c in fake.calls if "/batch/" in (c.request.url or "")]
@@ -99,7 +99,7 @@ def test_old_server_without_batch_get_falls_back_to_per_job_waits(
     fake.get(f"{FAKE}/api/jobs/j1/", json=job_object("j1", "success", frequencies={"0": 10}))
     job = fake_client.submit(BELL, nshots=10)
     assert fake_client.wait_all([job], timeout=5) == [JobStatus.SUCCESS]
-    assert fake_client._server_batches is False
+    assert fake_client.features.batches is False
 
 
 def test_malformed_batch_answer_is_refused(

@@ -94,7 +94,7 @@ def test_unknown_status_is_an_error_not_a_wait(
 ) -> None:
     fake.get(JOB, json=job_object("j1", "frozen"))
     with pytest.raises(UnknownJobStatusError) as info:
-        Job.from_pid(fake_client, "j1").wait()
+        Job.from_pid(fake_client.api, "j1").wait()
     assert "frozen" in str(info.value)
     assert len([c for c in fake.calls if c.request.url.startswith(JOB)]) == 1
 
@@ -105,13 +105,13 @@ def test_old_server_ignoring_waits_falls_back_to_polling(
     fake.get(JOB, json=job_object("j1", "queueing"))
     fake.get(JOB, json=job_object("j1", "running"))
     fake.get(JOB, json=job_object("j1", "success", frequencies={"00": 6, "11": 4}))
-    job = Job.from_pid(fake_client, "j1")
+    job = Job.from_pid(fake_client.api, "j1")
     assert job.frequencies() == {"00": 6, "11": 4}
     urls = [c.request.url for c in fake.calls if c.request.url.startswith(JOB)]
     assert len(urls) == 3
     assert "wait=" in urls[0]
     assert all("wait=" not in url for url in urls[1:])
-    assert fake_client._server_waits is False
+    assert fake_client.features.holds is False
 
 
 def test_an_early_answer_with_news_keeps_server_waits(
@@ -125,14 +125,14 @@ def test_an_early_answer_with_news_keeps_server_waits(
     urls = [c.request.url for c in fake.calls if c.request.url.startswith(JOB)]
     assert len(urls) == 2
     assert all("wait=" in url for url in urls)
-    assert fake_client._server_waits is True
+    assert fake_client.features.holds is True
 
 
 def test_timeout_raises_with_pid_and_leaves_the_job(
     fake: responses.RequestsMock, fake_client: Client
 ) -> None:
     fake.get(JOB, json=job_object("j1", "queueing"))
-    job = Job.from_pid(fake_client, "j1")
+    job = Job.from_pid(fake_client.api, "j1")
     with pytest.raises(JobTimeoutError) as info:
         job.wait(timeout=0)
     assert info.value.pid == "j1"
@@ -143,7 +143,7 @@ def test_timeout_raises_with_pid_and_leaves_the_job(
 
 def test_a_final_job_costs_nothing_more(fake: responses.RequestsMock, fake_client: Client) -> None:
     fake.get(JOB, json=job_object("j1", "success", frequencies={"1": 10}))
-    job = Job.from_pid(fake_client, "j1")
+    job = Job.from_pid(fake_client.api, "j1")
     assert job.wait() is JobStatus.SUCCESS
     before = len(fake.calls)
     assert job.status() is JobStatus.SUCCESS
@@ -173,7 +173,7 @@ def test_failed_job_returns_none_and_logs_the_reason(
         assert fake_client.run_circuit(QASM, nshots=10) is None
     assert any("qubit 7 does not exist" in r.getMessage() for r in caplog.records)
     with pytest.raises(JobFailedError) as info:
-        Job.from_pid(fake_client, "j1").frequencies()
+        Job.from_pid(fake_client.api, "j1").frequencies()
     assert info.value.reason == "qubit 7 does not exist"
 
 
@@ -183,7 +183,7 @@ def test_failure_reason_read_from_the_download_when_the_json_has_none(
     fake.get(JOB, json={"pid": "j1", "status": "ERROR"})
     fake.get(f"{JOB}download/", body=_tar({"stdout.log": b"", "stderr.log": b"out of memory\n"}))
     with pytest.raises(JobFailedError) as info:
-        Job.from_pid(fake_client, "j1").frequencies()
+        Job.from_pid(fake_client.api, "j1").frequencies()
     assert info.value.reason == "out of memory"
 
 
@@ -244,7 +244,7 @@ def test_success_without_json_frequencies_reads_the_download(
     samples = np.array([[0, 0], [1, 1], [1, 1], [0, 1]])
     fake.get(JOB, json=job_object("j1", "success", frequencies=None))
     fake.get(f"{JOB}download/", body=_tar({"results.npy": _qibo_dump(samples)}))
-    job = Job.from_pid(fake_client, "j1")
+    job = Job.from_pid(fake_client.api, "j1")
     assert job.frequencies() == {"00": 1, "11": 2, "01": 1}
     assert job.dense_frequencies().tolist() == [1, 1, 0, 2]
 
@@ -286,7 +286,7 @@ def test_malformed_frequencies_are_rejected(
 ) -> None:
     fake.get(JOB, json=job_object("j1", "success", frequencies={"0x": 1}))
     with pytest.raises(MalformedResponseError):
-        Job.from_pid(fake_client, "j1").wait()
+        Job.from_pid(fake_client.api, "j1").wait()
 
 
 def test_tii_points_at_the_tii_service_unless_told_otherwise(

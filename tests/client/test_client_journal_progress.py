@@ -147,14 +147,25 @@ def test_the_qibo_client_command_dispatches_to_the_journal(
     assert "pid-in-journal" in capsys.readouterr().out
 
 
-def test_with_a_live_display_the_submission_hold_ends_when_the_line_is_due(
-    fake: responses.RequestsMock,
-) -> None:
+def test_a_live_display_never_changes_what_is_sent(fake: responses.RequestsMock) -> None:
     fake.post(f"{FAKE}/api/jobs/", json={"pid": "j1", "status": "running"})
-    Client(FAKE, FAKE_TOKEN, progress=True).submit(QASM, wait=10)
-    Client(FAKE, FAKE_TOKEN, progress=False).submit(QASM, wait=10)
-    prefers = [c.request.headers["Prefer"] for c in fake.calls if c.request.method == "POST"]
-    assert prefers == ["wait=1", "wait=10"]
+    fake.get(f"{FAKE}/api/jobs/j1/", json=job_object("j1", "success", frequencies={"1": 3}))
+    sent: dict[bool, list[tuple[str, str, str | None]]] = {}
+    for progress in (True, False):
+        start = len(fake.calls)
+        with Client(FAKE, FAKE_TOKEN, progress=progress) as client:
+            client.submit(QASM, nshots=3, wait=10).wait(timeout=30)
+        sent[progress] = [
+            (c.request.method or "", c.request.url or "", c.request.headers.get("Prefer"))
+            for c in fake.calls[start:]
+        ]
+    assert sent[True] == sent[False]
+    assert (
+        "POST",
+        f"{FAKE}/api/jobs/",
+        "wait=10",
+    ) in sent[True]  # the whole asked hold, display or not
+    assert any("wait=" in url for _, url, _ in sent[True])  # the job wait holds too
 
 
 def test_progress_is_on_by_default_in_a_notebook(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,7 +38,7 @@ class Counter:
 
     def __init__(self, client: Client) -> None:
         self.requests: list[str] = []
-        client._session.hooks["response"].append(self._hook)
+        client.api.session.hooks["response"].append(self._hook)
 
     def _hook(self, response: Any, *args: Any, **kwargs: Any) -> None:
         self.requests.append(f"{response.request.method} {response.request.path_url}")
@@ -78,7 +78,7 @@ def test_wait_is_one_held_request(client: Client) -> None:
     assert trips.requests[0].startswith(f"GET /api/jobs/{job.pid}/?wait=")
     assert sum(job.frequencies().values()) == 50
     assert len(trips.requests) == 1  # cached once final
-    assert client._server_waits is not False
+    assert client.features.holds is not False
 
 
 def test_submit_get_list_delete(client: Client) -> None:
@@ -113,8 +113,8 @@ def test_resubmitting_with_the_same_key_queues_nothing_new(client: Client) -> No
 
 def test_download_is_read_safely(client: Client) -> None:
     job = client.submit(BELL, nshots=40, wait=10)
-    response = client._session.call("GET", f"/api/jobs/{job.pid}/download/", job_url=True)
-    assert frequencies_from_archive(response.content) == job.frequencies()
+    archive = client.api.download(job.pid)
+    assert frequencies_from_archive(archive) == job.frequencies()
 
 
 def test_devices_and_quotas(client: Client) -> None:

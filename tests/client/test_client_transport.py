@@ -222,7 +222,8 @@ def test_token_never_in_reprs_errors_or_logs(
     fake.get(f"{FAKE}/api/jobs/", json={"detail": "boom"}, status=500)
     with pytest.raises(QiboApiError) as info:
         client.jobs()
-    texts = [repr(client), repr(client._session), repr(job), str(info.value), repr(info.value)]
+    texts = [repr(client), repr(client.api.session), repr(client.api), repr(job)]
+    texts += [str(info.value), repr(info.value)]
     texts += [record.getMessage() for record in caplog.records]
     texts.append(str(pickle.loads(pickle.dumps(info.value)).__dict__))
     assert texts
