@@ -197,6 +197,24 @@ def test_wait_for_response_to_get_request_returns_the_final_response(
     assert fake.calls[-1].request.headers["x-api-token"] == FAKE_TOKEN
 
 
+def test_wait_for_response_to_get_request_knows_the_protocol_statuses(
+    fake: responses.RequestsMock,
+) -> None:
+    fake.get(JOB, body="Job still in progress")
+    fake.get(JOB, json=job_object("j1", "ERROR"))  # any case; error is final too
+    assert wait_for_response_to_get_request(JOB, token=FAKE_TOKEN).json()["status"] == "ERROR"
+    fake.replace(responses.GET, JOB, json=job_object("j1", "paused"))
+    with pytest.raises(UnknownJobStatusError, match="paused"):
+        wait_for_response_to_get_request(JOB, token=FAKE_TOKEN)
+
+
+def test_wait_for_response_to_get_request_has_a_deadline(fake: responses.RequestsMock) -> None:
+    fake.get(JOB, json=job_object("j1", "running"))
+    with pytest.raises(JobTimeoutError):
+        wait_for_response_to_get_request(JOB, token=FAKE_TOKEN, timeout=0.2)
+    assert all("wait" not in (c.request.url or "") for c in fake.calls)  # a URL is never held
+
+
 # -- versions -----------------------------------------------------------------------------------
 
 

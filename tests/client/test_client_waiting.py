@@ -1,0 +1,125 @@
+"""The one wait policy (qibo_client.waiting): holds, backoff, one deadline, on a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from qibo_client import waiting
+from qibo_client.api import ServerFeatures
+from qibo_client.config import JobTimeoutError
+from qibo_client.protocol import MAX_WAIT_SECONDS
+from qibo_client.waiting import Deadline, Step, wait_until
+
+
+class Clock:
+    """A fake ``time`` for the waiting module: sleeping and holding only move the hands."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(waiting, "time", fake)
+    return fake
+
+
+def late() -> JobTimeoutError:
+    return JobTimeoutError(pid="j1", timeout=0)
+
+
+def test_a_server_that_ignores_holds_is_polled_until_the_deadline(clock: Clock) -> None:
+    holds: list[float] = []
+    features = ServerFeatures()
+
+    def step(hold: float) -> Step:
+        holds.append(hold)
+        clock.now += 0.01  # answers at once, whatever was asked
+        return Step(done=False)
+
+    with pytest.raises(JobTimeoutError):
+        wait_until(step, Deadline(20.0), features, late, sleep=clock.sleep)
+    assert holds[0] == 20.0  # first asked to hold the whole deadline...
+    assert features.holds is False  # ...which showed that it does not
+    assert set(holds[1:]) == {0.0}  # then plain polls
+    assert 20.0 <= clock.now - 1000.0 <= 20.0 + 0.01 * len(holds)  # the deadline, no later
+    assert clock.sleeps[:3] == pytest.approx([0.05, 0.075, 0.1125])  # backoff between polls
+    assert max(clock.sleeps) <= waiting.POLL_MAX
+    assert len(holds) < 40
+
+
+def test_a_holding_server_is_held_without_pauses(clock: Clock) -> None:
+    holds: list[float] = []
+    features = ServerFeatures()
+
+    def step(hold: float) -> Step:
+        holds.append(hold)
+        clock.now += hold  # the server holds the whole time asked
+        return Step(done=len(holds) == 3)
+
+    wait_until(step, Deadline(None), features, late, sleep=clock.sleep)
+    assert holds == [MAX_WAIT_SECONDS] * 3
+    assert features.holds is True
+    assert clock.sleeps == []
+
+
+def test_holds_shrink_to_the_deadline_and_the_timeout_is_typed(clock: Clock) -> None:
+    holds: list[float] = []
+
+    def step(hold: float) -> Step:
+        holds.append(hold)
+        clock.now += hold
+        return Step(done=False)
+
+    with pytest.raises(JobTimeoutError):
+        wait_until(step, Deadline(45.0), ServerFeatures(), late, sleep=clock.sleep)
+    assert holds == [30.0, 15.0]
+
+
+def test_an_early_answer_with_news_is_not_taken_for_an_ignored_hold(clock: Clock) -> None:
+    features = ServerFeatures()
+    answers = iter([Step(False, news=True), Step(True)])
+
+    def step(hold: float) -> Step:
+        clock.now += 0.01
+        return next(answers)
+
+    wait_until(step, Deadline(None), features, late, sleep=clock.sleep)
+    assert features.holds is True
+
+
+def test_a_server_that_lists_its_extensions_is_believed(clock: Clock) -> None:
+    features = ServerFeatures.from_version({"extensions": ["batch"]})
+    assert (features.holds, features.batches) == (False, True)
+    holds: list[float] = []
+
+    def step(hold: float) -> Step:
+        holds.append(hold)
+        return Step(done=len(holds) == 3)
+
+    wait_until(step, Deadline(None), features, late, sleep=clock.sleep)
+    assert holds == [0.0, 0.0, 0.0]
+    features.learn_holds(True)  # trying cannot overrule the list
+    assert features.holds is False
+    assert ServerFeatures.from_version({"server_qibo_version": "0.3.6"}) == ServerFeatures()
+
+
+def test_the_step_runs_once_even_with_no_time_left(clock: Clock) -> None:
+    calls: list[float] = []
+
+    def step(hold: float) -> Step:
+        calls.append(hold)
+        return Step(done=False)
+
+    with pytest.raises(JobTimeoutError):
+        wait_until(step, Deadline(0.0), ServerFeatures(), late, sleep=clock.sleep)
+    assert calls == [0.0]
