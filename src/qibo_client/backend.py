@@ -42,8 +42,7 @@ from qibo_client.config import TII_URL, ConfigurationError, UnsupportedCircuitEr
 from qibo_client.outcomes import STATE_HINT, RemoteMeasurementOutcomes
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
 from qibo_client.qasm import to_qasm
-from qibo_client.settings import JobOptions, resolve, token_available
-from qibo_client.waiting import SUBMIT_HOLD
+from qibo_client.settings import SUBMIT_HOLD, JobOptions, resolve, token_available
 
 if TYPE_CHECKING:  # pragma: no cover
     from qibo_client.qibo_client import Client

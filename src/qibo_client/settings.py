@@ -31,6 +31,9 @@ from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
 TIMEOUT_ENV = "QIBO_CLIENT_TIMEOUT"
 #: Read timeout when neither argument nor environment gives one.
 DEFAULT_TIMEOUT = 30.0
+#: How long a submission asks the server to hold its answer, so that a fast job is one round trip
+#: (``Client.run_circuit`` and the qibo backend; the waits themselves use the protocol's 30 s).
+SUBMIT_HOLD = 10.0
 
 
 class Source(Protocol):
@@ -138,6 +141,7 @@ class JobOptions:
 __all__ = [
     "DEFAULT_TIMEOUT",
     "SOURCES",
+    "SUBMIT_HOLD",
     "TIMEOUT_ENV",
     "Connection",
     "Environment",

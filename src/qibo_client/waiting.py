@@ -24,17 +24,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from qibo_client.api import ServerFeatures
 from qibo_client.config import JobTimeoutError
 from qibo_client.protocol import MAX_WAIT_SECONDS
+from qibo_client.settings import SUBMIT_HOLD
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qibo_client.api import ServerFeatures
 
 logger = logging.getLogger("qibo_client.waiting")
 
-#: How long a submission asks to be held, so that a fast job is one round trip (``run_circuit``
-#: and the qibo backend).
-SUBMIT_HOLD = 10.0
 #: A hold that returns before this fraction of the asked time, with no news, was ignored.
 IGNORED_HOLD_FRACTION = 0.5
 #: Shortest hold from which an early answer says anything about the server.
