@@ -156,6 +156,17 @@ def test_timeout_leaves_the_job_retrievable(held: Any) -> None:
         client.run_circuit(BELL, nshots=10, timeout=0.2)
 
 
+def test_a_wait_is_held_on_the_server_up_to_the_deadline(held: Any) -> None:
+    client = Client(held.url, held.token, progress=False)
+    job = client.submit(BELL, nshots=10)
+    trips = Counter(client)
+    with pytest.raises(JobTimeoutError):
+        job.wait(timeout=1.5)
+    assert trips.requests == [f"GET /api/jobs/{job.pid}/?wait=1.5"]  # no polling meanwhile
+    assert client.features.holds is True
+    job.cancel()
+
+
 def test_cancel_removes_a_queued_job(held: Any) -> None:
     client = Client(held.url, held.token, progress=False)
     job = client.submit(BELL, nshots=10)
@@ -194,7 +205,7 @@ def test_a_slow_wait_shows_a_status_line(
     client = Client(held.url, held.token, progress=True)
     job = client.submit(BELL, nshots=10)
     with pytest.raises(JobTimeoutError):
-        job.wait(timeout=1.5)  # the server holds the first request 1 s, then the line appears
+        job.wait(timeout=1.5)  # one request held 1.5 s; the line appears on its own timer
     err = capsys.readouterr().err
     assert f"job {job.pid}: queueing" in err
     assert "position" in err
