@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from qibo_client.versions import qibo_version
+
 FAKE = "http://fake.qibo.test"
 FAKE_TOKEN = "tok-SECRET-1234567890"
-VERSIONS = {"server_qibo_version": "0.3.6", "minimum_client_qibo_version": "0.3.0"}
+#: A server running the installed qibo (no exact version pinned in tests).
+VERSIONS = {"server_qibo_version": qibo_version(), "minimum_client_qibo_version": "0.3.0"}
 
 
 def job_object(pid: str, status: str, **fields: object) -> dict[str, object]:
