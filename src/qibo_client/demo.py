@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from qibo_client.protocol import DEFAULT_DEVICE
+
 #: The VQE's Hamiltonian, a transverse-field Ising pair: H = Z0 Z1 + 0.5 (X0 + X1).
 VQE_FIELD = 0.5
 
@@ -28,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token", help="token for --url (default: the QIBO_CLIENT_TOKEN environment variable)"
     )
-    parser.add_argument("--device", default="sim", help="cluster device (default: sim)")
+    parser.add_argument(
+        "--device", default=DEFAULT_DEVICE, help=f"cluster device (default: {DEFAULT_DEVICE})"
+    )
     parser.add_argument("--seed", type=int, default=1234, help="seed of the VQE's start point")
 
 
