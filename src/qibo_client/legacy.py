@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from qibo_client.api import ServerFeatures
 from qibo_client.config import JobTimeoutError, UnknownJobStatusError
 from qibo_client.job import JobStatus
-from qibo_client.settings import SOURCES
+from qibo_client.settings import token_for
 from qibo_client.transport import ApiSession
 from qibo_client.waiting import Deadline, Step, wait_until
 
@@ -45,8 +45,7 @@ def wait_for_response_to_get_request(
     """
     own = session is None
     if session is None:
-        found = token or next((s.token_for(url) for s in SOURCES if s.token_for(url)), None)
-        session = ApiSession(url, found or "")
+        session = ApiSession(url, token or token_for(url) or "")
     answer: list[requests.Response] = []
 
     def step(hold: float) -> Step:

@@ -103,11 +103,16 @@ def resolve(
 ) -> Connection:
     """URL, token and read timeout, each from argument, then :data:`SOURCES`, then default."""
     resolved = resolve_url(url, default=default_url)
-    found = token or _first(source.token_for(resolved) for source in SOURCES)
+    found = token or token_for(resolved)
     if not found:
         raise ConfigurationError(f"No token: {how_to} or set {TOKEN_ENV}.")
     seconds = timeout if timeout is not None else _first(s.timeout() for s in SOURCES)
     return Connection(resolved, str(found), float(seconds or DEFAULT_TIMEOUT))
+
+
+def token_for(url: str) -> str | None:
+    """The first token a source holds for ``url``, or None."""
+    return _first(source.token_for(url) for source in SOURCES)
 
 
 def token_available() -> bool:
@@ -150,4 +155,5 @@ __all__ = [
     "resolve",
     "resolve_url",
     "token_available",
+    "token_for",
 ]
