@@ -36,10 +36,9 @@ from qibo_client.job import Job, JobStatus
 from qibo_client.legacy import check_client_server_qibo_versions, wait_for_response_to_get_request
 from qibo_client.progress import progress_enabled
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, MAX_WAIT_SECONDS
-from qibo_client.settings import JobOptions, resolve
+from qibo_client.settings import SUBMIT_HOLD, JobOptions, resolve
 from qibo_client.transport import ApiSession, check_response_has_keys
 from qibo_client.versions import qibo_version, version_tuple
-from qibo_client.waiting import SUBMIT_HOLD
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np

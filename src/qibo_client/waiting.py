@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from qibo_client.config import JobTimeoutError
 from qibo_client.protocol import MAX_WAIT_SECONDS
-from qibo_client.settings import SUBMIT_HOLD
 
 if TYPE_CHECKING:  # pragma: no cover
     from qibo_client.api import ServerFeatures
@@ -114,7 +113,6 @@ def wait_until(
 
 
 __all__ = [
-    "SUBMIT_HOLD",
     "Deadline",
     "Step",
     "hold_for",
