@@ -15,12 +15,16 @@ Why this shape:
   a job that kills a worker twice ends in ``error``.
 - The HTTP process never imports qibo: the worker receives the parsed program (a small frozen
   dataclass) and builds the qibo circuit itself.
+- **Every job is seeded.** The worker seeds numpy and qibo's backend before each job, from the
+  job's explicit ``seed`` or else from its pid: the same job run again (after a restart, or
+  submitted again with ``seed``) draws the same counts, so a failing statistical test replays.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -49,6 +53,8 @@ class Task:
     nshots: int
     device: Device
     verbatim: bool
+    #: The job's explicit seed; None derives one from the pid (:func:`job_seed_of`).
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -83,23 +89,45 @@ def ping() -> bool:
     return True
 
 
+def job_seed_of(pid: str, seed: int | None) -> int:
+    """The seed a job runs with: its explicit one, else 32 bits of the SHA-256 of its pid."""
+    if seed is not None:
+        return seed
+    return int.from_bytes(hashlib.sha256(pid.encode()).digest()[:4], "big")
+
+
+def _seed(seed: int) -> None:
+    """Seed everything a simulation draws from: numpy's global generator and qibo's backend."""
+    import numpy as np
+    import qibo
+
+    np.random.seed(seed)
+    qibo.get_backend().set_seed(seed)
+
+
 def _transpile(circuit: Any, device: Device) -> Any:
-    """qibo's own hardware pipeline (as in ``GlobalBackend._default_transpiler``)."""
+    """qibo's own hardware pipeline (as in ``GlobalBackend._default_transpiler``), for the
+    device's own native gates and couplings (``devices.py``), not qibo's defaults."""
     import networkx as nx
     from qibo.transpiler.optimizer import Preprocessing
     from qibo.transpiler.pipeline import Passes
     from qibo.transpiler.router import Sabre
     from qibo.transpiler.unroller import NativeGates, Unroller
 
-    graph = nx.Graph(sorted(device.edges or ()))
-    graph.add_nodes_from(range(device.max_qubits))
-    natives = NativeGates.default()
+    if device.edges is None:
+        graph = nx.complete_graph(device.max_qubits)
+    else:
+        graph = nx.Graph(sorted(device.edges))
+        graph.add_nodes_from(range(device.max_qubits))
+    natives = (
+        NativeGates.default() if device.natives is None else NativeGates[sorted(device.natives)]
+    )
     passes = Passes(connectivity=graph, passes=[Preprocessing(), Sabre(), Unroller(natives)])
     transpiled, _layout = passes(circuit)
     return transpiled
 
 
-def _counts(result: Any, nshots: int) -> dict[str, int]:
+def _counts(result: Any, nshots: int, seed: int) -> dict[str, int]:
     """``{bitstring: count}`` with bits in the order of the circuit's measurements.
 
     For a pure state with plain measurements (what QASM can say, and the server only takes
@@ -122,7 +150,7 @@ def _counts(result: Any, nshots: int) -> dict[str, int]:
         return {str(key): int(value) for key, value in result.frequencies(binary=True).items()}
     qubits = tuple(result.measurement_gate.qubits)
     probabilities = np.clip(np.asarray(result.probabilities(qubits=qubits), dtype=float), 0, None)
-    draws = np.random.default_rng().multinomial(nshots, probabilities / probabilities.sum())
+    draws = np.random.default_rng(seed).multinomial(nshots, probabilities / probabilities.sum())
     width = f"0{len(qubits)}b"
     return {format(int(index), width): int(draws[index]) for index in np.flatnonzero(draws)}
 
@@ -131,11 +159,13 @@ def run_task(task: Task) -> Outcome:
     """Build, (transpile,) simulate and count one job. Never raises for the circuit's faults."""
     started = time.perf_counter()
     try:
+        seed = job_seed_of(task.pid, task.seed)
+        _seed(seed)
         circuit = task.program.to_circuit()
         if task.device.hardware_type == "hardware" and not task.verbatim:
             circuit = _transpile(circuit, task.device)
         result = circuit(nshots=task.nshots)
-        counts = _counts(result, task.nshots)
+        counts = _counts(result, task.nshots, seed)
     except Exception as err:
         logger.debug("job %s failed", task.pid, exc_info=True)
         reason = f"{type(err).__name__}: {err}"
@@ -235,10 +265,6 @@ class Runner:
         ahead = 0 if position is None else position
         slots = max(self.workers, 1)
         return round((ahead // slots + 1) * self._avg_runtime, 3)
-
-    @property
-    def queued(self) -> int:
-        return len(self._queue)
 
     async def wait(self, pid: str, timeout: float) -> None:
         """Return when ``pid`` ends or after ``timeout`` seconds, whichever is first."""
