@@ -16,8 +16,8 @@ from fastapi.responses import Response
 
 from qibo_client.protocol import TERMINAL_STATUSES, Status, job_path
 from qibo_client.server.accounts import User
-from qibo_client.server.runner import job_seed_of
 from qibo_client.server.state import ServerState
+from qibo_client.server.worker import job_seed_of
 
 #: The status a batch answer gives a job deleted while the batch was held.
 DELETED = "deleted"

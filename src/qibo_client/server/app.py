@@ -23,9 +23,10 @@ from fastapi.responses import JSONResponse
 from qibo_client.server.access_log import AccessLog
 from qibo_client.server.checks import parse_circuit
 from qibo_client.server.routes import api_router
-from qibo_client.server.runner import Outcome, Runner
+from qibo_client.server.runner import Runner
 from qibo_client.server.schemas import add_request_schemas
 from qibo_client.server.state import ServerConfig, ServerState
+from qibo_client.server.worker import Outcome
 
 logger = logging.getLogger("qibo_client.server")
 

@@ -31,8 +31,8 @@ from qibo_client.protocol import (
 )
 from qibo_client.server.accounts import User
 from qibo_client.server.devices import Device, DeviceTable
-from qibo_client.server.runner import Task
 from qibo_client.server.store import NewJob
+from qibo_client.server.worker import Task
 
 #: A batch body may be this many times ``max_body_bytes``: a batch of small circuits is still
 #: bounded, and one circuit near the single-job limit can still travel in a batch of 16.

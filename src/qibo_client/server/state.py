@@ -20,8 +20,9 @@ from qibo_client.protocol import TERMINAL_STATUSES, Status
 from qibo_client.server.accounts import AccountSpec, User, digests_match, token_digest
 from qibo_client.server.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
-from qibo_client.server.runner import Outcome, Runner, Task
+from qibo_client.server.runner import Runner
 from qibo_client.server.store import Store
+from qibo_client.server.worker import Outcome, Task
 
 
 def _qibo_version() -> str:
