@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from qibo_client.protocol import TOKEN_HEADER
 from qibo_client.server.access_log import AccessLog
 from qibo_client.server.checks import parse_circuit
 from qibo_client.server.routes import api_router
@@ -75,7 +76,7 @@ def create_app(config: ServerConfig, *, runner: RunnerFactory = Runner) -> FastA
     app = FastAPI(
         title="qibo-client reference cluster",
         description="The Qibo cluster protocol (see docs/protocol.md), with server-side waits, "
-        "idempotent submission and batches. Send your token in the x-api-token header.",
+        f"idempotent submission and batches. Send your token in the {TOKEN_HEADER} header.",
         lifespan=lifespan,
     )
     app.add_middleware(AccessLog)

@@ -1,8 +1,8 @@
 """The request and response bodies, described for the OpenAPI document (``/docs``) only.
 
 These pydantic models are never used to validate a request or an answer: :mod:`.checks` checks
-bodies by hand (one readable ``detail`` string, and about four times faster than
-``model_validate`` on the hot path) and :mod:`.answers` writes answers itself. Routes point at these
+bodies by hand (one readable ``detail`` string, and faster than ``model_validate``
+on the hot path) and :mod:`.answers` writes answers itself. Routes point at these
 models with ``openapi_extra`` (request bodies, through :func:`request_body`) and ``responses=``
 (answers), so a reader of ``/docs`` sees every field, and :func:`add_request_schemas` puts the
 request models into the document's components.

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from qibo_client.protocol import BULK_DELETE_PATH, JOBS_PATH, TERMINAL_STATUSES, Status
 from qibo_client.server.accounts import User
-from qibo_client.server.answers import job_response, job_summary, json_response
+from qibo_client.server.answers import DELETED, job_response, job_summary, json_response
 from qibo_client.server.checks import (
     check_job,
     check_room,
@@ -109,7 +109,7 @@ async def submit(request: Request, state: State, user: CurrentUser) -> Response:
         return json_response({"pid": pid})
     [row] = await state.rows_when_done([pid], user, wait)
     if row is None:  # deleted while we waited
-        return json_response({"pid": pid, "status": "deleted"})
+        return json_response({"pid": pid, "status": DELETED})
     if row["status"] in TERMINAL_STATUSES:
         return job_response(state, row, user, headers={"Preference-Applied": f"wait={wait:g}"})
     return json_response({"pid": pid, "status": state.live_status(row)})
@@ -155,7 +155,7 @@ async def delete_job(pid: str, request: Request, state: State, user: CurrentUser
     if not state.store.delete_job(pid, user.id):
         raise no_job(pid)
     state.runner.cancel(pid)
-    return json_response({"pid": pid, "status": "deleted"})
+    return json_response({"pid": pid, "status": DELETED})
 
 
 @router.get(
