@@ -86,7 +86,6 @@ def test_measurement_order_is_the_circuits(cluster: LocalCluster, api: Api) -> N
 
 
 def test_raw_circuit_from_the_official_client(cluster: LocalCluster, api: Api) -> None:
-    pytest.importorskip("qibo_client.server.raw_circuit")
     from qibo import Circuit, gates
 
     circuit = Circuit(2)

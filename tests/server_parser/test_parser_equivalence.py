@@ -11,15 +11,14 @@ import json
 
 import numpy as np
 import pytest
+import qibo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from qibo import Circuit, gates
 
-qibo = pytest.importorskip("qibo")
-from qibo import Circuit, gates  # noqa: E402
-
-from qibo_client.server.program import GATE_SPECS  # noqa: E402
-from qibo_client.server.qasm_parser import parse_qasm  # noqa: E402
-from qibo_client.server.raw_circuit import program_from_raw  # noqa: E402
+from qibo_client.server.program import GATE_SPECS
+from qibo_client.server.qasm_parser import parse_qasm
+from qibo_client.server.raw_circuit import program_from_raw
 
 NQUBITS = 4
 

@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-
-qibo = pytest.importorskip("qibo")
-from qibo import Circuit, gates  # noqa: E402
+from qibo import Circuit, gates
 
 
 def submit(cluster: Any, circuit: Any, nshots: int = 50) -> requests.Response:

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qibo_client.protocol import DEFAULT_PROJECT
+
 ACCOUNTS_ENV = "QIBO_SERVER_ACCOUNTS"
-DEFAULT_PROJECT = "personal"
 
 
 class AccountsError(ValueError):

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from qibo_client.server.accounts import DEFAULT_PROJECT, AccountSpec, new_token, specs_from
-from qibo_client.server.app import ServerConfig, ServerState, create_app
+from qibo_client.server.app import create_app
+from qibo_client.server.state import ServerConfig, ServerState
 
 logger = logging.getLogger("qibo_client.server")
 

@@ -4,9 +4,9 @@ Why not qibo's own ``Circuit.from_qasm``? It rebuilds each gate argument as text
 ``eval`` on it (so a job could run code on the server), it drops parentheses on the way
 (``rx((1+2)*0.1)`` becomes 1.2), and it takes about 20 ms for a 70-gate circuit, which dominates a
 small job. This module never imports qibo: statements are matched with precompiled regular
-expressions, parameters are evaluated by a tiny bounded recursive-descent evaluator, and every
-problem becomes a :class:`QasmError` naming the line and the token, which the server returns as
-the ``detail`` of a 400.
+expressions, parameters are evaluated by a tiny bounded evaluator (:mod:`.qasm_expr`), and every
+problem becomes a :class:`QasmError` naming the line and the token, which the server returns as the
+``detail`` of a 400.
 
 The accepted language is the subset qibo's ``to_qasm`` and other tools emit: ``OPENQASM 2.0;``,
 ``include "qelib1.inc";``, ``//`` comments, ``qreg``/``creg`` (several quantum registers are
@@ -25,11 +25,10 @@ Measurements must be terminal: a gate on a qubit after it was measured is refuse
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable
 
 from .program import GATE_SPECS, MAX_OPS, MAX_QUBITS, Measurement, Op, Program
+from .qasm_expr import QasmError, eval_params, show
 
 #: OpenQASM gate name -> qibo gate class name. The lowercase names are qibo's ``qasm_label``s;
 #: ``p``, ``u``, ``U`` and ``CX`` are the usual aliases (qibo maps the first three the same way),
@@ -46,16 +45,9 @@ QASM_GATES: dict[str, str] = {
 }
 _ALIASES: dict[str, str] = {**{name: name for name in GATE_SPECS}, **QASM_GATES}
 
-#: Bounds that keep hostile input cheap: a parameter list's length and its nesting depth.
-MAX_PARAM_CHARS = 1000
-MAX_DEPTH = 50
 #: Longest statement and longest program accepted.
 MAX_STATEMENT_CHARS = 4000
 MAX_TEXT_CHARS = 10_000_000
-
-
-class QasmError(ValueError):
-    """The OpenQASM text cannot be run; the message says where (line) and what (token)."""
 
 
 _COMMENT = re.compile(r"//[^\n]*")
@@ -67,188 +59,12 @@ _ARG = re.compile(r"\s*([A-Za-z_]\w*)\s*(?:\[\s*(\d{1,9})\s*\]\s*)?\Z")
 _REG = re.compile(r"([qc]reg)\s+([A-Za-z_]\w*)\s*\[\s*(\d{1,9})\s*\]\Z")
 _VERSION = re.compile(r"OPENQASM\s+(\S+)\Z")
 _INCLUDE = re.compile(r'include\s+"([^"]*)"\Z')
-_NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
-_TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_]\w*)"
-    r"|(?P<op>\*\*|[-+*/^(),]))"
-)
-
-_FUNCTIONS: dict[str, Callable[[float], float]] = {
-    "sin": math.sin,
-    "cos": math.cos,
-    "tan": math.tan,
-    "exp": math.exp,
-    "ln": math.log,
-    "sqrt": math.sqrt,
-    "asin": math.asin,
-    "acos": math.acos,
-    "atan": math.atan,
-}
 _REFUSED = {
     "reset": "reset is not supported",
     "if": "classically controlled operations ('if') are not supported",
     "opaque": "opaque gates are not supported",
     "gate": "custom gate definitions are not supported",
 }
-
-
-def _show(token: str, limit: int = 40) -> str:
-    """Quote a piece of input for an error message, cut short so messages stay readable."""
-    token = " ".join(token.split())
-    return repr(token if len(token) <= limit else token[:limit] + "...")
-
-
-# --- parameter expressions -------------------------------------------------------------------
-
-
-class _Expr:
-    """Recursive-descent evaluator for gate parameters: a comma-separated list of expressions.
-
-    Grammar (``^`` and ``**`` bind tighter than unary minus and are right-associative)::
-
-        list  := expr ("," expr)*
-        expr  := term (("+" | "-") term)*
-        term  := unary (("*" | "/") unary)*
-        unary := ("-" | "+") unary | power
-        power := atom (("^" | "**") unary)?
-        atom  := number | "pi" | func "(" expr ")" | "(" expr ")"
-
-    Depth is bounded by :data:`MAX_DEPTH`, so no input can exhaust the stack.
-    """
-
-    __slots__ = ("depth", "kinds", "pos", "values")
-
-    def __init__(self, text: str) -> None:
-        kinds: list[str] = []
-        values: list[str] = []
-        pos, end = 0, len(text)
-        while pos < end:
-            match = _TOKEN.match(text, pos)
-            if match is None:
-                rest = text[pos:].strip()
-                if not rest:
-                    break
-                raise QasmError(f"unexpected character {rest[0]!r} in parameters")
-            kind = match.lastgroup
-            assert kind is not None
-            kinds.append(kind)
-            values.append(match.group(kind))
-            pos = match.end()
-        kinds.append("end")
-        values.append("end of parameters")
-        self.kinds, self.values, self.pos, self.depth = kinds, values, 0, 0
-
-    def parse_list(self) -> tuple[float, ...]:
-        result = [self.expr()]
-        while self.values[self.pos] == "," and self.kinds[self.pos] == "op":
-            self.pos += 1
-            result.append(self.expr())
-        if self.kinds[self.pos] != "end":
-            raise QasmError(f"unexpected {self.values[self.pos]!r} in parameters")
-        return tuple(result)
-
-    def _peek_op(self) -> str:
-        return self.values[self.pos] if self.kinds[self.pos] == "op" else ""
-
-    def _enter(self) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise QasmError(f"parameter expression nested deeper than {MAX_DEPTH} levels")
-
-    def expr(self) -> float:
-        self._enter()
-        value = self.term()
-        while (op := self._peek_op()) in ("+", "-"):
-            self.pos += 1
-            rhs = self.term()
-            value = value + rhs if op == "+" else value - rhs
-        self.depth -= 1
-        return value
-
-    def term(self) -> float:
-        value = self.unary()
-        while (op := self._peek_op()) in ("*", "/"):
-            self.pos += 1
-            rhs = self.unary()
-            if op == "*":
-                value *= rhs
-            elif rhs == 0:
-                raise QasmError("division by zero in parameters")
-            else:
-                value /= rhs
-        return value
-
-    def unary(self) -> float:
-        op = self._peek_op()
-        if op in ("-", "+"):
-            self.pos += 1
-            self._enter()
-            value = self.unary()
-            self.depth -= 1
-            return -value if op == "-" else value
-        return self.power()
-
-    def power(self) -> float:
-        base = self.atom()
-        if self._peek_op() in ("^", "**"):
-            self.pos += 1
-            self._enter()
-            exponent = self.unary()
-            self.depth -= 1
-            return math.pow(base, exponent)
-        return base
-
-    def atom(self) -> float:
-        kind, value = self.kinds[self.pos], self.values[self.pos]
-        self.pos += 1
-        if kind == "num":
-            return float(value)
-        if kind == "name":
-            if value == "pi":
-                return math.pi
-            function = _FUNCTIONS.get(value)
-            if function is None:
-                raise QasmError(
-                    f"unknown name {_show(value)} in parameters; "
-                    f"use numbers, pi, + - * / ^ and {', '.join(_FUNCTIONS)}"
-                )
-            self._expect("(")
-            argument = self.expr()
-            self._expect(")")
-            return function(argument)
-        if kind == "op" and value == "(":
-            inner = self.expr()
-            self._expect(")")
-            return inner
-        raise QasmError(f"unexpected {value!r} in parameters")
-
-    def _expect(self, op: str) -> None:
-        if self.kinds[self.pos] != "op" or self.values[self.pos] != op:
-            raise QasmError(f"expected {op!r} but found {self.values[self.pos]!r} in parameters")
-        self.pos += 1
-
-
-def eval_params(text: str) -> tuple[float, ...]:
-    """Evaluate a gate's parameter list (``"pi/2, -0.1"``) to finite floats, without ``eval``.
-
-    Raises :class:`QasmError` (without a line number) for anything else.
-    """
-    if len(text) > MAX_PARAM_CHARS:
-        raise QasmError(f"parameter list longer than {MAX_PARAM_CHARS} characters")
-    pieces = text.split(",")
-    if all(_NUMBER.match(piece) for piece in pieces):  # the common case: plain numbers
-        values = tuple(float(piece) for piece in pieces)
-    else:
-        try:
-            values = _Expr(text).parse_list()
-        except (ArithmeticError, ValueError) as error:
-            if isinstance(error, QasmError):
-                raise
-            raise QasmError(f"cannot evaluate parameters {_show(text)}: {error}") from None
-    for value in values:
-        if not math.isfinite(value):
-            raise QasmError(f"parameter {_show(text)} is not a finite number")
-    return values
 
 
 # --- statements ------------------------------------------------------------------------------
@@ -284,12 +100,12 @@ class _Parser:
             match = _ARG.match(piece)
             if match is None:
                 hint = " (missing ';' at the end of a line?)" if "\n" in piece.strip() else ""
-                raise self.fail(f"bad qubit argument {_show(piece)}{hint}")
+                raise self.fail(f"bad qubit argument {show(piece)}{hint}")
             name, index = match.groups()
             reg = self.qregs.get(name)
             if reg is None:
                 what = "a creg, not a qreg" if name in self.cregs else "not a declared qreg"
-                raise self.fail(f"{_show(name)} is {what}")
+                raise self.fail(f"{show(name)} is {what}")
             offset, size = reg
             if index is None:
                 result.append(list(range(offset, offset + size)))
@@ -315,7 +131,7 @@ class _Parser:
         elif head == "barrier":
             self.qargs(stmt[len("barrier") :])  # checked, then dropped
         elif head in _REFUSED:
-            raise self.fail(f"{_REFUSED[head]} ({_show(stmt)})")
+            raise self.fail(f"{_REFUSED[head]} ({show(stmt)})")
         else:
             self.gate(stmt)
         self.seen_statement = True
@@ -323,23 +139,23 @@ class _Parser:
     def version(self, stmt: str) -> None:
         match = _VERSION.match(stmt)
         if match is None or match.group(1) not in ("2.0", "2"):
-            raise self.fail(f"only 'OPENQASM 2.0' is supported, got {_show(stmt)}")
+            raise self.fail(f"only 'OPENQASM 2.0' is supported, got {show(stmt)}")
         if self.seen_statement:
             raise self.fail("'OPENQASM 2.0;' must be the first statement")
 
     def include(self, stmt: str) -> None:
         match = _INCLUDE.match(stmt)
         if match is None or match.group(1) != "qelib1.inc":
-            raise self.fail(f"only 'include \"qelib1.inc\";' is supported, got {_show(stmt)}")
+            raise self.fail(f"only 'include \"qelib1.inc\";' is supported, got {show(stmt)}")
 
     def register(self, stmt: str) -> None:
         match = _REG.match(stmt)
         if match is None:
-            raise self.fail(f"bad register declaration {_show(stmt)}; expected e.g. 'qreg q[5];'")
+            raise self.fail(f"bad register declaration {show(stmt)}; expected e.g. 'qreg q[5];'")
         kind, name, size_text = match.groups()
         size = int(size_text)
         if name in self.qregs or name in self.cregs:
-            raise self.fail(f"register {_show(name)} is declared twice")
+            raise self.fail(f"register {show(name)} is declared twice")
         if size == 0:
             raise self.fail(f"register {name} has size 0")
         if kind == "creg":
@@ -358,19 +174,19 @@ class _Parser:
     def measure(self, stmt: str) -> None:
         qtext, arrow, ctext = stmt[len("measure") :].partition("->")
         if not arrow:
-            raise self.fail(f"bad measurement {_show(stmt)}; expected 'measure q[0] -> c[0];'")
+            raise self.fail(f"bad measurement {show(stmt)}; expected 'measure q[0] -> c[0];'")
         qmatch = _ARG.match(qtext)
         if qmatch is None:
-            raise self.fail(f"measure takes one qubit or one qreg, got {_show(qtext)}")
+            raise self.fail(f"measure takes one qubit or one qreg, got {show(qtext)}")
         (qubits,) = self.qargs(qtext)
         cmatch = _ARG.match(ctext)
         if cmatch is None:
-            raise self.fail(f"bad classical target {_show(ctext)}")
+            raise self.fail(f"bad classical target {show(ctext)}")
         cname, cindex = cmatch.groups()
         bits = self.cregs.get(cname)
         if bits is None:
             what = "a qreg, not a creg" if cname in self.qregs else "not a declared creg"
-            raise self.fail(f"{_show(cname)} is {what}")
+            raise self.fail(f"{show(cname)} is {what}")
         if cindex is None:
             if qmatch.group(2) is not None or len(qubits) != len(bits):
                 raise self.fail(
@@ -400,14 +216,14 @@ class _Parser:
     def gate(self, stmt: str) -> None:
         head = _HEAD.match(stmt)
         if head is None:
-            raise self.fail(f"cannot parse statement {_show(stmt)}")
+            raise self.fail(f"cannot parse statement {show(stmt)}")
         label = head.group()
         rest = stmt[head.end() :].lstrip()
         params_text: str | None = None
         if rest.startswith("("):  # the arguments hold no parentheses: the last ')' closes
             close = rest.rfind(")")
             if close == -1:
-                raise self.fail(f"missing ')' in {_show(stmt)}")
+                raise self.fail(f"missing ')' in {show(stmt)}")
             params_text, rest = rest[1:close], rest[close + 1 :]
         if not rest.strip():
             raise self.fail(f"gate {label!r} needs qubit arguments, e.g. '{label} q[0];'")
@@ -418,7 +234,7 @@ class _Parser:
         if params_text is None:
             params: tuple[float, ...] = ()
         elif not params_text.strip():
-            raise self.fail(f"empty parameter list in {_show(stmt)}")
+            raise self.fail(f"empty parameter list in {show(stmt)}")
         else:
             try:
                 params = eval_params(params_text)
@@ -535,7 +351,7 @@ def parse_qasm(text: str) -> Program:
     if tail.strip():
         start = len(tail) - len(tail.lstrip())
         parser.line = line + tail.count("\n", 0, start)
-        raise parser.fail(f"missing ';' after {_show(tail.strip())}")
+        raise parser.fail(f"missing ';' after {show(tail.strip())}")
     return parser.program()
 
 

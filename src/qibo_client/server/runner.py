@@ -13,15 +13,14 @@ Why this shape:
   rebuilds it from the store's unfinished jobs, so nothing accepted is lost. A worker that dies
   (``BrokenProcessPool``) takes no job with it: the pool is rebuilt and the job queued again, once;
   a job that kills a worker twice ends in ``error``.
-- The HTTP process never imports qibo: the worker receives the parsed program (a small frozen
-  dataclass) and builds the qibo circuit itself.
+- The HTTP process never imports qibo: the worker (:mod:`.worker`) receives the parsed program (a
+  small frozen dataclass) and builds, seeds and runs the qibo circuit itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import multiprocessing
 import time
@@ -29,127 +28,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from typing import Any
 
-from qibo_client.server.devices import Device
+from qibo_client.server.worker import Outcome, Task, ping, run_task, warm_worker
 
 logger = logging.getLogger("qibo_client.server.runner")
 
 #: How many times a job may take a worker down before it is declared failed.
 MAX_CRASHES = 2
-
-
-@dataclass(frozen=True)
-class Task:
-    """Everything a worker needs to run one job (picklable)."""
-
-    pid: str
-    program: Any  # qasm_parser.Program: frozen, picklable, builds the qibo circuit
-    nshots: int
-    device: Device
-    verbatim: bool
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a worker sends back: counts as ready-made JSON text, or the reason it failed."""
-
-    pid: str
-    ok: bool
-    frequencies_json: str | None = None
-    runtime: float | None = None
-    stdout: str = ""
-    stderr: str = ""
-
-
-# -- worker side ---------------------------------------------------------------------------------
-
-
-def warm_worker() -> None:
-    """Pool initializer: import qibo, pick the numpy backend, run one tiny circuit."""
-    import qibo
-    from qibo import Circuit, gates
-
-    qibo.set_backend("numpy")
-    circuit = Circuit(1)
-    circuit.add(gates.H(0))
-    circuit.add(gates.M(0))
-    circuit(nshots=1)
-
-
-def ping() -> bool:
-    """A no-op task, used to make the pool start (and warm) its processes before real work."""
-    return True
-
-
-def _transpile(circuit: Any, device: Device) -> Any:
-    """qibo's own hardware pipeline (as in ``GlobalBackend._default_transpiler``)."""
-    import networkx as nx
-    from qibo.transpiler.optimizer import Preprocessing
-    from qibo.transpiler.pipeline import Passes
-    from qibo.transpiler.router import Sabre
-    from qibo.transpiler.unroller import NativeGates, Unroller
-
-    graph = nx.Graph(sorted(device.edges or ()))
-    graph.add_nodes_from(range(device.max_qubits))
-    natives = NativeGates.default()
-    passes = Passes(connectivity=graph, passes=[Preprocessing(), Sabre(), Unroller(natives)])
-    transpiled, _layout = passes(circuit)
-    return transpiled
-
-
-def _counts(result: Any, nshots: int) -> dict[str, int]:
-    """``{bitstring: count}`` with bits in the order of the circuit's measurements.
-
-    For a pure state with plain measurements (what QASM can say, and the server only takes
-    terminal measurements) one multinomial draw over the measured qubits' probabilities has
-    exactly the distribution of ``nshots`` independent shots, in O(2**m) instead of O(nshots):
-    20 qubits x 1,000,000 shots takes 0.1 s instead of qibo's 4 s of per-shot sampling. Anything
-    else (noise on the measurement, density matrices) goes through qibo's own ``frequencies``.
-    """
-    import numpy as np
-    from qibo.result import CircuitResult
-
-    gates = result.measurements
-    plain = (
-        isinstance(result, CircuitResult)
-        and not result.density_matrix
-        and all(not gate.collapse for gate in gates)
-        and all(p == 0 for gate in gates for flips in gate.bitflip_map for p in flips.values())
-    )
-    if not plain:
-        return {str(key): int(value) for key, value in result.frequencies(binary=True).items()}
-    qubits = tuple(result.measurement_gate.qubits)
-    probabilities = np.clip(np.asarray(result.probabilities(qubits=qubits), dtype=float), 0, None)
-    draws = np.random.default_rng().multinomial(nshots, probabilities / probabilities.sum())
-    width = f"0{len(qubits)}b"
-    return {format(int(index), width): int(draws[index]) for index in np.flatnonzero(draws)}
-
-
-def run_task(task: Task) -> Outcome:
-    """Build, (transpile,) simulate and count one job. Never raises for the circuit's faults."""
-    started = time.perf_counter()
-    try:
-        circuit = task.program.to_circuit()
-        if task.device.hardware_type == "hardware" and not task.verbatim:
-            circuit = _transpile(circuit, task.device)
-        result = circuit(nshots=task.nshots)
-        counts = _counts(result, task.nshots)
-    except Exception as err:
-        logger.debug("job %s failed", task.pid, exc_info=True)
-        reason = f"{type(err).__name__}: {err}"
-        return Outcome(task.pid, ok=False, runtime=time.perf_counter() - started, stderr=reason)
-    runtime = time.perf_counter() - started
-    return Outcome(
-        task.pid,
-        ok=True,
-        frequencies_json=json.dumps(counts, separators=(",", ":")),
-        runtime=runtime,
-    )
-
-
-# -- event-loop side -----------------------------------------------------------------------------
 
 
 class Runner:
@@ -235,10 +120,6 @@ class Runner:
         ahead = 0 if position is None else position
         slots = max(self.workers, 1)
         return round((ahead // slots + 1) * self._avg_runtime, 3)
-
-    @property
-    def queued(self) -> int:
-        return len(self._queue)
 
     async def wait(self, pid: str, timeout: float) -> None:
         """Return when ``pid`` ends or after ``timeout`` seconds, whichever is first."""
@@ -326,3 +207,6 @@ class Runner:
         else:
             self._on_outcome(outcome)
         self._wake(outcome.pid)
+
+
+__all__ = ["MAX_CRASHES", "Outcome", "Runner", "Task"]

@@ -34,9 +34,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from qibo_client.protocol import Status, sql_terminal_list
 from qibo_client.server.accounts import AccountSpec, User, token_digest
 
-_SCHEMA = """
+#: ``status NOT IN ('error', 'success')``: the terminal set of protocol.py, never user input.
+_UNFINISHED = f"status NOT IN {sql_terminal_list()}"
+_INSERT_JOB = (
+    "INSERT INTO jobs(pid, user_id, device, project, circuit, nshots, num_qubits, "
+    "verbatim, status, created_at, updated_at, idem_key, idem_at, seed) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
     email TEXT NOT NULL UNIQUE,
@@ -62,10 +70,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     stdout TEXT NOT NULL DEFAULT '',
     stderr TEXT NOT NULL DEFAULT '',
     idem_key TEXT,
-    idem_at REAL
+    idem_at REAL,
+    seed INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_user ON jobs(user_id, seq);
-CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(status) WHERE status NOT IN ('success', 'error');
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(status) WHERE {_UNFINISHED};
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(user_id, idem_key) WHERE idem_key IS NOT NULL;
 """
 
@@ -90,6 +99,8 @@ class NewJob:
     num_qubits: int
     verbatim: bool
     idem_key: str | None = None
+    #: The seed the job asked for; None lets the worker derive one from the pid.
+    seed: int | None = None
 
 
 class Store:
@@ -104,11 +115,14 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "seed" not in columns:  # a database made before jobs could carry a seed
+            self._db.execute("ALTER TABLE jobs ADD COLUMN seed INTEGER")
         #: pid -> user id of every job not finished, and how many each user has.
         self._unfinished: dict[str, int] = {}
         self._unfinished_per_user: Counter[int] = Counter()
         for row in self._db.execute(
-            "SELECT pid, user_id FROM jobs WHERE status NOT IN ('success', 'error')"
+            f"SELECT pid, user_id FROM jobs WHERE {_UNFINISHED}"  # noqa: S608 - constants
         ):
             self._track(str(row["pid"]), int(row["user_id"]))
 
@@ -171,18 +185,16 @@ class Store:
                 job.nshots,
                 job.num_qubits,
                 int(job.verbatim),
+                Status.QUEUEING.value,
                 stamp,
                 stamp,
                 job.idem_key,
                 now if job.idem_key is not None else None,
+                job.seed,
             )
             for pid, job in zip(pids, jobs, strict=True)
         ]
-        sql = (
-            "INSERT INTO jobs(pid, user_id, device, project, circuit, nshots, num_qubits, "
-            "verbatim, status, created_at, updated_at, idem_key, idem_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queueing', ?, ?, ?, ?)"
-        )
+        sql = _INSERT_JOB
         if len(rows) == 1:
             self._db.execute(sql, rows[0])  # autocommit: one statement is one transaction
         else:
@@ -237,12 +249,6 @@ class Store:
         ).fetchone()
         return row
 
-    def get_job_any(self, pid: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._db.execute(
-            "SELECT * FROM jobs WHERE pid=?", (pid,)
-        ).fetchone()
-        return row
-
     def list_jobs(self, user_id: int) -> list[sqlite3.Row]:
         return self._db.execute(
             "SELECT pid, status, created_at, updated_at FROM jobs WHERE user_id=? ORDER BY seq",
@@ -252,7 +258,7 @@ class Store:
     def unfinished_jobs(self) -> list[sqlite3.Row]:
         """Jobs accepted but not finished, oldest first: the queue to rebuild at start."""
         return self._db.execute(
-            "SELECT * FROM jobs WHERE status NOT IN ('success', 'error') ORDER BY seq"
+            f"SELECT * FROM jobs WHERE {_UNFINISHED} ORDER BY seq"  # noqa: S608 - constants
         ).fetchall()
 
     def finish_job(

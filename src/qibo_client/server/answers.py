@@ -1,0 +1,129 @@
+"""Building answers: the protocol's job object, batch answers, and small JSON bodies.
+
+**Answers are JSON we serialise ourselves**, with the stored frequencies and circuit spliced in as
+the JSON text they already are: no re-parsing of what the store holds, no ``jsonable_encoder``, no
+response model validated on the way out (:mod:`.schemas` describes these answers for the OpenAPI
+document only).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from fastapi.responses import Response
+
+from qibo_client.protocol import TERMINAL_STATUSES, Status, job_path
+from qibo_client.server.accounts import User
+from qibo_client.server.state import ServerState
+from qibo_client.server.worker import job_seed_of
+
+#: The status a batch answer gives a job deleted while the batch was held.
+DELETED = "deleted"
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """``payload`` as compact JSON."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def result_path(pid: str, status: str) -> str | None:
+    """Where a finished job's archive is; None until it is terminal."""
+    return job_path(pid, "download/") if status in TERMINAL_STATUSES else None
+
+
+def job_object(state: ServerState, row: sqlite3.Row, user: User) -> bytes:
+    """The protocol's job object; circuit and frequencies are spliced in as stored JSON text."""
+    pid = row["pid"]
+    status = row["status"]
+    position: int | None = None
+    etd: float | None = None
+    if status not in TERMINAL_STATUSES:
+        runner = state.runner
+        if runner.is_running(pid):
+            status, position = Status.RUNNING.value, 0
+        else:
+            position = runner.position(pid)
+        etd = runner.etd_seconds(position)
+    head = {
+        "pid": pid,
+        "status": status,
+        "user": {"email": user.email},
+        "device": row["device"],
+        "project": row["project"],
+        "projectquota": {"project": row["project"], "partition": {"name": row["device"]}},
+        "nshots": row["nshots"],
+        "num_qubits": row["num_qubits"],
+        "verbatim": bool(row["verbatim"]),
+        "seed": job_seed_of(pid, row["seed"]),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "queue_position": position,
+        "etd_seconds": etd,
+        "runtime": row["runtime"],
+        "stdout": row["stdout"],
+        "stderr": row["stderr"],
+        "qibo_version": state.qibo_version,
+        "result_path": result_path(pid, status),
+    }
+    text = json.dumps(head, separators=(",", ":"))
+    frequencies = row["frequencies"] or "null"
+    return f'{text[:-1]},"circuit":{row["circuit"]},"frequencies":{frequencies}}}'.encode()
+
+
+def job_response(
+    state: ServerState, row: sqlite3.Row, user: User, headers: dict[str, str] | None = None
+) -> Response:
+    """One job object as the whole answer."""
+    return Response(job_object(state, row, user), media_type="application/json", headers=headers)
+
+
+def batch_answer(
+    state: ServerState,
+    pids: list[str],
+    rows: list[sqlite3.Row | None],
+    user: User,
+    head: dict[str, Any],
+    *,
+    all_objects: bool = False,
+) -> Response:
+    """``head`` plus ``"jobs"`` (job objects) when all ended, else plus ``"statuses"``.
+
+    With ``all_objects`` (the batch GET) the job objects are sent whatever their status.
+    """
+    done = all(row is not None and row["status"] in TERMINAL_STATUSES for row in rows)
+    if done or (all_objects and all(row is not None for row in rows)):
+        text = json.dumps(head, separators=(",", ":"))[:-1].encode()
+        objects = b",".join(job_object(state, row, user) for row in rows if row is not None)
+        sep = b"," if head else b""
+        return Response(text + sep + b'"jobs":[' + objects + b"]}", media_type="application/json")
+    statuses = [DELETED if row is None else state.live_status(row) for row in rows]
+    return json_response({**head, "pids": pids, "statuses": statuses})
+
+
+def job_summary(state: ServerState, row: sqlite3.Row, user: User) -> dict[str, Any]:
+    """One entry of ``GET /api/jobs/``."""
+    status = state.live_status(row)
+    return {
+        "pid": row["pid"],
+        "user": {"email": user.email},
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "status": status,
+        "result_path": result_path(row["pid"], status),
+    }
+
+
+__all__ = [
+    "DELETED",
+    "batch_answer",
+    "job_object",
+    "job_response",
+    "job_summary",
+    "json_response",
+    "result_path",
+]

@@ -1,0 +1,139 @@
+"""What every request shares: the configuration, the store, the runner, the users, the devices.
+
+One :class:`ServerState` per running app, made in the app's lifespan and kept in
+``app.state.server`` (nowhere else); routes receive it through :data:`.deps.State`. It is also the
+one place that joins the store and the runner: the runner's callback writes a job's end here, and
+waiting for a job (``Prefer: wait``, ``?wait=``) reads the store again once the runner says so.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qibo_client.protocol import TERMINAL_STATUSES, Status
+from qibo_client.server.accounts import AccountSpec, User, digests_match, token_digest
+from qibo_client.server.checks import parse_circuit
+from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
+from qibo_client.server.runner import Runner
+from qibo_client.server.store import Store
+from qibo_client.server.worker import Outcome, Task
+
+
+def _qibo_version() -> str:
+    try:
+        return importlib.metadata.version("qibo")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - qibo is a dependency
+        return "unknown"
+
+
+@dataclass
+class ServerConfig:
+    """Everything a server instance is made of; ``local_cluster`` and ``serve`` both build one."""
+
+    db_path: str | Path
+    workers: int = 1
+    accounts: list[AccountSpec] = field(default_factory=list)
+    devices: DeviceTable = DEFAULT_DEVICES
+    max_body_bytes: int = 1 << 20
+    max_queued_per_user: int = 10_000
+
+
+class ServerState:
+    """The store, the runner, the users and the devices of one running server.
+
+    Every method runs on the event loop's thread (the store's connection and the runner's queue
+    live there).
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        make_runner: Callable[[int, Callable[[Outcome], None]], Runner] = Runner,
+    ) -> None:
+        self.config = config
+        self.devices = config.devices
+        self.qibo_version = _qibo_version()
+        self.store = Store(config.db_path)
+        for spec in config.accounts:
+            self.store.upsert_user(spec)
+        self._users = self.store.users_by_digest()
+        self.runner = make_runner(config.workers, self.record)
+
+    def add_user(self, spec: AccountSpec) -> None:
+        """Create (or update) a user while serving."""
+        self.store.upsert_user(spec)
+        self._users = self.store.users_by_digest()
+
+    def user_for(self, token: str) -> User | None:
+        """The user a token belongs to, or None (compared in constant time)."""
+        digest = token_digest(token)
+        entry = self._users.get(digest)
+        if entry is None or not digests_match(digest, entry[0]):
+            return None
+        return entry[1]
+
+    def record(self, outcome: Outcome) -> None:
+        """The runner's callback: write a job's end to the store (one transaction)."""
+        self.store.finish_job(
+            outcome.pid,
+            status=Status.SUCCESS.value if outcome.ok else Status.ERROR.value,
+            frequencies_json=outcome.frequencies_json,
+            runtime=outcome.runtime,
+            stdout=outcome.stdout,
+            stderr=outcome.stderr,
+        )
+
+    def requeue_unfinished(self) -> int:
+        """At start: give every job accepted but not finished to the runner again, oldest first."""
+        count = 0
+        for row in self.store.unfinished_jobs():
+            try:
+                device = self.devices.get(row["device"])
+                program = parse_circuit(json.loads(row["circuit"]))
+            except ValueError as err:
+                self.store.finish_job(
+                    row["pid"], status=Status.ERROR.value, stderr=f"cannot rerun: {err}"
+                )
+                continue
+            task = Task(
+                row["pid"], program, row["nshots"], device, bool(row["verbatim"]), row["seed"]
+            )
+            self.runner.submit(task)
+            count += 1
+        return count
+
+    def live_status(self, row: sqlite3.Row) -> str:
+        """The stored status, or ``running`` while a worker has the job (never written)."""
+        status: str = row["status"]
+        if status not in TERMINAL_STATUSES and self.runner.is_running(row["pid"]):
+            return Status.RUNNING.value
+        return status
+
+    async def rows_when_done(
+        self, pids: list[str], user: User, wait: float
+    ) -> list[sqlite3.Row | None]:
+        """The jobs' rows once all are terminal or ``wait`` seconds passed (None: deleted)."""
+        deadline = time.monotonic() + wait
+        store = self.store
+        rows = [store.get_job(pid, user.id) for pid in pids]
+        for index, pid in enumerate(pids):
+            row = rows[index]
+            if row is None or row["status"] in TERMINAL_STATUSES:
+                continue
+            if index:  # it may have ended while an earlier one was awaited: read it again
+                row = rows[index] = store.get_job(pid, user.id)
+            remaining = deadline - time.monotonic()
+            # No await between the read and ``runner.wait``: an end cannot slip in between.
+            if row is not None and row["status"] not in TERMINAL_STATUSES and remaining > 0:
+                await self.runner.wait(pid, remaining)
+                rows[index] = store.get_job(pid, user.id)
+        return rows
+
+
+__all__ = ["ServerConfig", "ServerState"]
