@@ -8,7 +8,6 @@ waiting for a job (``Prefer: wait``, ``?wait=``) reads the store again once the 
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import sqlite3
 import time
@@ -23,13 +22,7 @@ from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
 from qibo_client.server.runner import Runner
 from qibo_client.server.store import Store
 from qibo_client.server.worker import Outcome, Task
-
-
-def _qibo_version() -> str:
-    try:
-        return importlib.metadata.version("qibo")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - qibo is a dependency
-        return "unknown"
+from qibo_client.versions import qibo_version
 
 
 @dataclass
@@ -58,7 +51,7 @@ class ServerState:
     ) -> None:
         self.config = config
         self.devices = config.devices
-        self.qibo_version = _qibo_version()
+        self.qibo_version = qibo_version()
         self.store = Store(config.db_path)
         for spec in config.accounts:
             self.store.upsert_user(spec)
