@@ -118,8 +118,10 @@ class ServerApi:
         headers = {IDEMPOTENCY_HEADER: key or uuid.uuid4().hex}
         if seconds > 0:
             headers[PREFER_HEADER] = f"wait={seconds:.3g}"
+        # Idempotent: every submission carries a key our servers honour (issue 9 will decide it
+        # per server from its extension list; a server that does not honour keys gets False).
         response = self.session.call(
-            "POST", path, json_body=body, headers=headers, extra_read=seconds
+            "POST", path, json_body=body, headers=headers, extra_read=seconds, idempotent=True
         )
         return parse_json(response)
 

@@ -6,6 +6,9 @@ through its download: a gzip tar holding ``results.npy``, which is qibo's ``resu
 pickle inside a NumPy file. Unpickling it naively would let the server run code on the user's
 machine, so this module
 
+- reads every tar header first, and refuses the archive before reading any member if it holds
+  more than :data:`MAX_MEMBERS` members or more than :data:`MAX_ARCHIVE_BYTES` uncompressed (a
+  gzip bomb costs a scan, never the memory);
 - reads tar members in memory (nothing is extracted to disk) after checking each one: a regular
   file, a plain relative name, a bounded size;
 - loads ``results.npy`` with ``allow_pickle=False`` first and, only for an object array, through a
@@ -31,8 +34,9 @@ logger = logging.getLogger("qibo_client.results")
 
 #: Largest number of measured bits turned into a dense array (2**30 int64 = 8 GiB already).
 MAX_DENSE_BITS = 30
-#: Bounds on what a result archive may hold.
+#: Bounds on what a result archive may hold: per member, in all (uncompressed), and how many.
 MAX_MEMBER_BYTES = 256 * 1024 * 1024
+MAX_ARCHIVE_BYTES = MAX_MEMBER_BYTES + 32 * 1024 * 1024
 MAX_MEMBERS = 16
 #: Outcomes converted per step of the dense conversion (bounds its temporary memory).
 _DENSE_CHUNK = 1 << 16
@@ -114,6 +118,43 @@ def validate_frequencies(value: Any) -> dict[str, int]:
     return value
 
 
+def check_counts(
+    counts: Mapping[str, int], *, pid: str, nshots: int | None, nbits: int | None
+) -> dict[str, int]:
+    """Check counts against what was asked of job ``pid``; return them as a dict.
+
+    ``nshots`` is the shots asked (or the device default the server reports); ``nbits`` the
+    measured bits of the circuit. Either may be None when unknown, and then only what can still
+    be checked is. A result that cannot come from that job is a MalformedResponseError naming the
+    pid and what was wrong: counts that do not sum to ``nshots``, more distinct outcomes than
+    ``min(nshots, 2**nbits)``, bitstrings of another width. Bulk checks only (a large result has
+    a million entries).
+    """
+    try:
+        counts = validate_frequencies(dict(counts))
+    except MalformedResponseError as error:
+        raise MalformedResponseError(f"Job {pid}: {error.message}") from None
+    problem = _counts_problem(counts, nshots, nbits)
+    if problem:
+        raise MalformedResponseError(f"Job {pid} returned an impossible result: {problem}")
+    return counts
+
+
+def _counts_problem(counts: dict[str, int], nshots: int | None, nbits: int | None) -> str:
+    if nbits is not None and counts:
+        width = len(next(iter(counts)))  # validate_frequencies made every key this wide
+        if width != nbits:
+            return f"{width}-bit outcomes for a circuit that measures {nbits} bits"
+    if nshots is not None:
+        if len(counts) > nshots:
+            return f"{len(counts)} distinct outcomes from {nshots} shots"
+        total = sum(counts.values())
+        if total != nshots:
+            return f"counts sum to {total}, but {nshots} shots were asked"
+    # At most 2**nbits outcomes follows: the keys are distinct bitstrings of that width.
+    return ""
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that can rebuild NumPy arrays and plain containers, and nothing else."""
 
@@ -158,21 +199,50 @@ def load_npy(data: bytes) -> Any:
 
 
 def read_archive(blob: bytes) -> dict[str, bytes]:
-    """The members of a result archive, in memory, after checking every one of them."""
+    """The members of a result archive, in memory, after checking every one of them.
+
+    Two passes: the headers alone first (count, names, types, sizes: nothing of a member's data
+    is kept), and only an archive that passes them all is read.
+    """
     members: dict[str, bytes] = {}
     try:
         with tarfile.open(fileobj=io.BytesIO(blob), mode="r:*") as tar:
-            for count, member in enumerate(tar, start=1):
-                if count > MAX_MEMBERS:
-                    raise UnsafeResultError("The result archive holds too many members")
-                _check_member(member)
+            checked = _checked_members(tar)
+            for member in checked:
                 extracted = tar.extractfile(member)
                 if extracted is None:  # pragma: no cover - regular files always have data
                     raise UnsafeResultError(f"Archive member {member.name!r} has no data")
-                members[member.name.removeprefix("./")] = extracted.read()
-    except tarfile.TarError as exc:
+                data = extracted.read(member.size + 1)
+                if len(data) != member.size:
+                    raise MalformedResponseError(
+                        f"Archive member {member.name!r} does not hold the size its header says"
+                    )
+                members[member.name.removeprefix("./")] = data
+    except (tarfile.TarError, EOFError, OSError) as exc:
         raise MalformedResponseError(f"The result download is not a tar archive: {exc}") from None
     return members
+
+
+def _checked_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """Every member's header, checked, before any member is read."""
+    checked: list[tarfile.TarInfo] = []
+    total = 0
+    while True:
+        member = tar.next()  # reads one header; a member's data is skipped, never kept
+        if member is None:
+            return checked
+        if len(checked) == MAX_MEMBERS:
+            raise UnsafeResultError(
+                f"The result archive holds more than {MAX_MEMBERS} members; a result has a few"
+            )
+        _check_member(member)
+        total += member.size
+        if total > MAX_ARCHIVE_BYTES:
+            raise UnsafeResultError(
+                f"The result archive would take more than {MAX_ARCHIVE_BYTES} bytes "
+                "uncompressed; refused before reading it"
+            )
+        checked.append(member)
 
 
 def _check_member(member: tarfile.TarInfo) -> None:
@@ -235,7 +305,10 @@ def frequencies_from_archive(blob: bytes) -> dict[str, int]:
 
 
 __all__ = [
+    "MAX_ARCHIVE_BYTES",
     "MAX_DENSE_BITS",
+    "MAX_MEMBERS",
+    "check_counts",
     "dense_from_frequencies",
     "frequencies_from_archive",
     "frequencies_from_dump",

@@ -5,10 +5,20 @@ connection pool, one set of headers and one urllib3 ``Retry`` policy mounted onc
 configuration rather than loops pasted into each method (the model is qiskit-ibm-runtime's
 ``api/session.py``).
 
-Retries cover connection errors, 429 (honouring ``Retry-After``) and 502/503/504. ``POST`` is in
-the retried methods because the only ``POST`` of the protocol, the submission, always carries an
-``Idempotency-Key``: the server answers a replay with the first job's ``pid`` and queues nothing
-new, so a retry can never create a second job.
+The client's ``timeout`` is a deadline for a whole call (see :mod:`qibo_client.budget`):
+connects, reads, retries, backoff and ``Retry-After`` all fit inside it, and the body is read in
+pieces so that a slow drip is cut at the deadline and an oversized answer is refused while it
+arrives, not after. Without a timeout, reads are still bounded and no retry starts after a minute.
+
+What is retried, and why it is safe: a failed connect (nothing was sent) always; a 429 always
+(the server refused the request unprocessed); for a request that is safe to repeat (``GET``,
+``DELETE``, and a ``POST`` the caller marks ``idempotent`` because the server honours its
+``Idempotency-Key``) also read errors, 502/503/504 and an answer cut off mid-body. A ``POST`` that
+may have reached the server is never sent twice otherwise: the error then says the job may or may
+not exist, and where to look.
+
+Reading an answer's body (bounded JSON, error bodies -> typed errors, key checks) lives in
+:mod:`qibo_client.replies`; its names are re-exported here, where they always were.
 
 The token lives only in the session's headers. It never appears in ``repr``, in error messages
 (which name the method and URL only) or in log records.
@@ -16,41 +26,48 @@ The token lives only in the session's headers. It never appears in ``repr``, in 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from http.client import HTTPException
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from qibo_client import __version__
-from qibo_client.config import (
-    AuthenticationError,
-    JobNotFoundError,
-    MalformedResponseError,
-    QiboApiError,
-    RateLimitError,
-    TransportError,
-)
+from qibo_client import budget as _budget
+from qibo_client.config import MalformedResponseError, TransportError
 from qibo_client.protocol import CLIENT_VERSION_HEADER, TOKEN_HEADER
+from qibo_client.replies import (
+    check_response_has_keys,
+    error_from_response,
+    loads,
+    parse_json,
+)
 from qibo_client.versions import qibo_version
 
 logger = logging.getLogger("qibo_client.transport")
 
-#: Seconds to establish a TCP/TLS connection; the read timeout is the client's ``timeout``.
+#: Seconds to establish a TCP/TLS connection (never more than the call has left).
 CONNECT_TIMEOUT = 10.0
 #: Statuses worth another attempt: rate limit and the "busy or restarting" family.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-#: Methods retried on a status or a read error (POST only carries submissions with a key).
+#: Methods retried on a status or a read error (a POST only when the call says it is idempotent).
 RETRY_METHODS = frozenset({"GET", "DELETE", "POST"})
+#: Methods safe to send again after they may have reached the server, unless a call says otherwise.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 #: Longest pause a ``Retry-After`` may impose before the next attempt, in seconds.
 MAX_RETRY_AFTER = 30.0
-#: Keys read, in this order, for the human message of an error body.
-ERROR_KEYS = ("detail", "message", "error", "title")
+#: Largest answer body read (a million-outcome result is about 40 MB of JSON).
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+#: Largest error body read; the rest is dropped (a message, not data).
+MAX_ERROR_BYTES = 64 * 1024
+#: Times an answer cut off mid-body is asked for again (when the request is safe to repeat).
+CUT_BODY_RETRIES = 3
 
 
 def user_agent() -> str:
@@ -61,20 +78,12 @@ def user_agent() -> str:
     )
 
 
-class _Retry(Retry):
-    """urllib3's Retry, with the server's ``Retry-After`` honoured up to :data:`MAX_RETRY_AFTER`.
-
-    A server asking for an hour would otherwise freeze the caller silently for that hour.
-    """
-
-    def get_retry_after(self, response: Any) -> float | None:
-        seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
-
-
 def default_retry(total: int = 5, backoff_factor: float = 0.2) -> Retry:
-    """The retry policy: a few quick attempts with exponential backoff, capped at 10 s."""
-    return _Retry(
+    """The retry policy: a few quick attempts with exponential backoff, capped at 10 s.
+
+    Within a call it is also held to the call's deadline (:class:`qibo_client.budget.BoundedRetry`).
+    """
+    return _budget.BoundedRetry(
         total=total,
         connect=total,
         read=total,
@@ -86,14 +95,43 @@ def default_retry(total: int = 5, backoff_factor: float = 0.2) -> Retry:
         respect_retry_after_header=True,
         # Hand the last response back instead of raising: it becomes a typed error with the detail.
         raise_on_status=False,
+        max_retry_after=MAX_RETRY_AFTER,
     )
+
+
+def _bounded(retry: Retry) -> Retry:
+    """A caller's plain ``Retry`` with the same settings, held to the call's deadline too."""
+    if isinstance(retry, _budget.BoundedRetry):
+        return retry
+    fields = (
+        "total",
+        "connect",
+        "read",
+        "redirect",
+        "status",
+        "other",
+        "allowed_methods",
+        "status_forcelist",
+        "backoff_factor",
+        "backoff_max",
+        "raise_on_redirect",
+        "raise_on_status",
+        "history",
+        "respect_retry_after_header",
+        "remove_headers_on_redirect",
+        "backoff_jitter",
+    )
+    settings = {name: getattr(retry, name) for name in fields if hasattr(retry, name)}
+    return _budget.BoundedRetry(**settings, max_retry_after=MAX_RETRY_AFTER)
 
 
 class ApiSession(requests.Session):
     """A keep-alive session bound to one server and one token.
 
-    ``verify`` is ``True`` (the certifi CA bundle; ``REQUESTS_CA_BUNDLE`` is honoured), a path to
-    a CA bundle, or ``False`` for a test server only.
+    ``timeout`` is the deadline of each call in seconds (a hold asked of the server adds its
+    length); ``None`` leaves calls without an overall deadline, their reads and retries still
+    bounded. ``verify`` is ``True`` (the certifi CA bundle; ``REQUESTS_CA_BUNDLE`` is honoured),
+    a path to a CA bundle, or ``False`` for a test server only.
     """
 
     def __init__(
@@ -101,13 +139,13 @@ class ApiSession(requests.Session):
         base_url: str,
         token: str,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = 30.0,
         verify: bool | str = True,
         retry: Retry | None = None,
     ) -> None:
         super().__init__()
         self.base_url = base_url.rstrip("/")
-        self.read_timeout = float(timeout)
+        self.timeout = None if timeout is None else float(timeout)
         # Read the environment once, here: with ``trust_env`` requests rescans it (proxies, CA
         # bundle, ~/.netrc) on every request, a fifth of a millisecond each time on the hot path.
         self.trust_env = False
@@ -125,7 +163,7 @@ class ApiSession(requests.Session):
                 "Accept": "application/json",
             }
         )
-        adapter = HTTPAdapter(max_retries=retry or default_retry(), pool_maxsize=8)
+        adapter = HTTPAdapter(max_retries=_bounded(retry or default_retry()), pool_maxsize=8)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
@@ -156,106 +194,114 @@ class ApiSession(requests.Session):
         headers: Mapping[str, str] | None = None,
         extra_read: float = 0.0,
         job_url: bool = False,
+        idempotent: bool | None = None,
+        max_bytes: int = MAX_RESPONSE_BYTES,
     ) -> requests.Response:
-        """Send one request and return the 2xx response, or raise the matching typed error.
+        """Send one request and return the 2xx response, body read, or raise the typed error.
 
         ``path`` is an API path (``/api/jobs/``) or an absolute URL.
 
-        ``extra_read`` lengthens the read timeout for requests the server holds on purpose
+        ``extra_read`` lengthens the deadline for requests the server holds on purpose
         (``?wait=S``, ``Prefer: wait=S``). ``job_url`` marks paths where 404 means "no such job".
+        ``idempotent`` says whether the request may be sent again after it may have reached the
+        server (default: by method; a ``POST`` only when the caller knows the server honours its
+        ``Idempotency-Key``). ``max_bytes`` bounds the body, enforced while it is read.
         """
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        safe = idempotent if idempotent is not None else method.upper() in IDEMPOTENT_METHODS
+        budget = _budget.CallBudget.start(self.timeout, extra_read, safe)
+        token = _budget.enter(budget)
         try:
-            response = self.request(
+            for attempt in range(CUT_BODY_RETRIES + 1):
+                response = self._send(method, url, params, json_body, headers, budget)
+                limit = MAX_ERROR_BYTES if response.status_code >= 400 else max_bytes
+                try:
+                    self._read(response, budget, limit)
+                except requests.RequestException as exc:
+                    # Cut off mid-body (IncompleteRead, a broken chunk): ask again if safe.
+                    if not safe or attempt == CUT_BODY_RETRIES or budget.retry_left() <= 0:
+                        raise self._transport_error(method, url, exc, budget) from None
+                    logger.info("%s %s: answer cut off (%s); asking again", method, url, exc)
+                    continue
+                if response.status_code >= 400:
+                    raise error_from_response(response, job_url=job_url)
+                return response
+        finally:
+            _budget.leave(token)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+        budget: _budget.CallBudget,
+    ) -> requests.Response:
+        """One request through the adapter's retries; the body is left to :meth:`_read`."""
+        read = _budget.UNBOUNDED_READ_TIMEOUT if budget.deadline is None else budget.left()
+        timeout = _budget.DeadlineTimeout(CONNECT_TIMEOUT, read, budget.deadline)
+        try:
+            return self.request(
                 method,
                 url,
                 params=params,
                 json=json_body,
                 headers=headers,
-                timeout=(CONNECT_TIMEOUT, self.read_timeout + extra_read),
+                timeout=timeout,  # type: ignore[arg-type] # requests passes urllib3 Timeouts on
+                stream=True,
             )
         except requests.RequestException as exc:
-            # The exception text names host and path only; the token sits in headers, never here.
-            raise TransportError(f"{method} {url} failed: {type(exc).__name__}: {exc}") from None
-        if response.status_code >= 400:
-            raise error_from_response(response, job_url=job_url)
-        return response
+            raise self._transport_error(method, url, exc, budget) from None
 
+    @staticmethod
+    def _read(response: requests.Response, budget: _budget.CallBudget, limit: int) -> None:
+        """Read the body under the deadline and ``limit`` into ``response.content``."""
+        try:
+            body = _budget.read_body(response.raw, budget, limit)
+        except _budget.DeadlinePassed:
+            response.close()
+            raise requests.Timeout("the deadline passed while the answer was arriving") from None
+        except _budget.BodyTooLarge:
+            response.close()
+            if response.status_code >= 400:
+                body = b""  # an error's message is all that matters; an oversized one is dropped
+            else:
+                raise MalformedResponseError(
+                    f"The answer to {response.request.method} {response.url} is larger than "
+                    f"{limit} bytes, more than this request can legitimately return; refused "
+                    "while reading it."
+                ) from None
+        except (HTTPError, HTTPException, OSError) as exc:  # cut off, broken chunk, bad gzip
+            response.close()
+            raise requests.ConnectionError(f"{type(exc).__name__}: {exc}") from None
+        # What requests itself does when it reads a body: the content is then served from memory.
+        response._content = body
+        response._content_consumed = True  # type: ignore[attr-defined]
+        response.close()
 
-def _detail(response: requests.Response) -> str:
-    """The server's human message, whatever shape the error body has."""
-    try:
-        body = response.json()
-    except ValueError:
-        text = response.text.strip()
-        return text[:500] or (response.reason or "")
-    if isinstance(body, Mapping):
-        for key in ERROR_KEYS:
-            value = body.get(key)
-            if value:
-                return value if isinstance(value, str) else json.dumps(value)[:500]
-    return json.dumps(body)[:500]
-
-
-def error_from_response(response: requests.Response, *, job_url: bool = False) -> QiboApiError:
-    """Turn a non-2xx response into the error a user can act on."""
-    status = response.status_code
-    request = response.request
-    method = (request.method or "") if request is not None else ""
-    url = (request.url or "") if request is not None else (response.url or "")
-    detail = _detail(response)
-    fields: dict[str, Any] = {"status": status, "detail": detail, "method": method, "url": url}
-    if status == 401:
-        return AuthenticationError(
-            f"The server rejected the token (HTTP 401: {detail or 'unauthorized'}). "
-            "Check the token you passed or QIBO_CLIENT_TOKEN.",
-            **fields,
-        )
-    if status == 404 and job_url:
-        return JobNotFoundError(
-            f"{method} {url}: no such job (it never existed, was deleted, or belongs to "
-            f"another user). Server said: {detail or 'not found'}",
-            **fields,
-        )
-    if status == 429:
-        return RateLimitError(
-            f"{method} {url}: the server asks to slow down (HTTP 429) and kept asking after "
-            f"the retries. Try again later. Server said: {detail or 'too many requests'}",
-            **fields,
-        )
-    return QiboApiError(**fields)
-
-
-def parse_json(response: requests.Response) -> Any:
-    """The body as JSON, or MalformedResponseError naming what came instead."""
-    try:
-        return response.json()
-    except ValueError:
-        snippet = response.text[:200]
-        raise MalformedResponseError(
-            f"Server response to {response.request.method if response.request else ''} "
-            f"{response.url} is not JSON: {snippet!r}"
-        ) from None
-
-
-def check_response_has_keys(response: Any, keys: Iterable[str]) -> dict[str, Any]:
-    """Return the JSON object in ``response``; raise MalformedResponseError naming missing keys.
-
-    ``response`` is a ``requests.Response`` or an already parsed body. A body that is not JSON,
-    or JSON that is not an object, is malformed too.
-    """
-    body = parse_json(response) if isinstance(response, requests.Response) else response
-    if not isinstance(body, dict):
-        raise MalformedResponseError(
-            f"Server response body is a {type(body).__name__}, not a JSON object"
-        )
-    missing = [key for key in keys if key not in body]
-    if missing:
-        raise MalformedResponseError(
-            "Server response body does not contain all the expected keys; missing: "
-            + ", ".join(repr(key) for key in missing)
-        )
-    return body
+    @staticmethod
+    def _transport_error(
+        method: str, url: str, exc: Exception, budget: _budget.CallBudget
+    ) -> TransportError:
+        """The error for a call that got no usable answer; the text never holds the token."""
+        what = f"{type(exc).__name__}: {exc}"
+        if budget.passed() or (budget.deadline is not None and budget.left() < 0.05):
+            return TransportError(
+                f"{method} {url}: no complete answer within the {budget.timeout:g} s deadline "
+                f"(the client's timeout); last error: {what}"
+            )
+        message = f"{method} {url} failed: {what}"
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        connect = isinstance(exc, requests.ConnectTimeout) or isinstance(reason, NewConnectionError)
+        if method.upper() == "POST" and not budget.idempotent and not connect:
+            message += (
+                ". The request may have reached the server, so it was not sent again: the job "
+                "may or may not exist. Look at client.jobs() (or `qibo-client jobs`) before "
+                "submitting again."
+            )
+        return TransportError(message)
 
 
 __all__ = [
@@ -263,6 +309,7 @@ __all__ = [
     "check_response_has_keys",
     "default_retry",
     "error_from_response",
+    "loads",
     "parse_json",
     "user_agent",
 ]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import responses
 from client_fakes import FAKE, FAKE_TOKEN, VERSIONS
+from faults import FaultServer
 
 from qibo_client.qibo_client import Client
 from qibo_client.server import local_cluster
@@ -57,3 +58,10 @@ def held() -> Iterator[Any]:
     """A cluster whose workers never run anything: jobs stay queued as long as a test needs."""
     with local_cluster(workers=0) as cluster:
         yield cluster
+
+
+@pytest.fixture
+def faults() -> Iterator[FaultServer]:
+    """A loopback server that misbehaves as each test scripts it (see ``faults.py``)."""
+    with FaultServer() as server:
+        yield server

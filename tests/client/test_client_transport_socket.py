@@ -16,8 +16,8 @@ from typing import ClassVar
 import pytest
 import urllib3.util.retry
 
-from qibo_client.config import TransportError
-from qibo_client.transport import MAX_RETRY_AFTER, ApiSession, default_retry
+from qibo_client.config import QiboApiError, TransportError
+from qibo_client.transport import ApiSession, default_retry
 
 TOKEN = "tok-socket-SECRET"
 
@@ -70,15 +70,21 @@ def test_429_retry_after_is_honoured(script_server: str, monkeypatch: pytest.Mon
     assert 7.0 in slept
 
 
-def test_an_excessive_retry_after_is_capped(
+def test_a_retry_after_beyond_what_the_call_may_wait_ends_it_at_once(
     script_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slept: list[float] = []
     monkeypatch.setattr(urllib3.util.retry.time, "sleep", slept.append)
+    _Script.seen.clear()
     _Script.script[:] = [(503, {"Retry-After": "7200"}, b'{"detail": "maintenance"}')]
     session = ApiSession(script_server, TOKEN, retry=default_retry(total=1, backoff_factor=0))
-    assert json.loads(session.call("GET", "/api/jobs/").content) == {"ok": True}
-    assert slept == [MAX_RETRY_AFTER]
+    with pytest.raises(QiboApiError) as info:
+        session.call("GET", "/api/jobs/")
+    assert info.value.status == 503
+    assert "7200" in str(info.value)
+    assert "maintenance" in str(info.value)
+    assert slept == []
+    assert len(_Script.seen) == 1
 
 
 def test_a_server_that_never_answers_times_out() -> None:

@@ -1,0 +1,189 @@
+"""The client against a server that misbehaves on purpose (``faults.py``): it never stalls past its
+deadline, never re-sends what may not be repeated, and turns any answer into a value or a typed
+error.
+
+Time bounds are asserted only with wide margins tied to the configured deadline (the measured
+figures are in ``benchmarks/cases/b10_faults.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from faults import (
+    FaultServer,
+    broken_chunks,
+    cut,
+    drip,
+    huge,
+    json_reply,
+    nested,
+    raw_reply,
+    silent,
+)
+
+from qibo_client import budget
+from qibo_client.config import MalformedResponseError, QiboApiError, TransportError
+from qibo_client.qibo_client import Client
+from qibo_client.transport import ApiSession, default_retry
+
+TOKEN = "tok-faults-SECRET"
+DEADLINE = 1.0
+#: Margin of every time bound: generous, so that a loaded machine never fails a test.
+MARGIN = 5.0
+JOBS = "/api/jobs/"
+BELL_QASM = (
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg m[2];\nh q[0];\ncx q[0],q[1];\n'
+    "measure q[0] -> m[0];\nmeasure q[1] -> m[1];\n"
+)
+
+
+def _session(faults: FaultServer, timeout: float | None = DEADLINE) -> ApiSession:
+    return ApiSession(faults.url, TOKEN, timeout=timeout)
+
+
+# -- timeout is a deadline -----------------------------------------------------------------------
+
+
+def test_a_server_that_never_answers_costs_the_deadline_not_the_retries(
+    faults: FaultServer,
+) -> None:
+    faults.always(JOBS, silent())
+    start = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        _session(faults).call("GET", JOBS)
+    assert time.monotonic() - start < DEADLINE + MARGIN
+    assert "deadline" in str(info.value)
+    assert TOKEN not in str(info.value)
+
+
+def test_a_dripped_answer_is_cut_at_the_deadline(faults: FaultServer) -> None:
+    faults.always(JOBS, drip(json.dumps([{"pid": "p"}] * 10).encode(), interval=0.2))
+    start = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        _session(faults).call("GET", JOBS)
+    assert time.monotonic() - start < DEADLINE + MARGIN  # the whole drip takes 30 s
+    assert "deadline" in str(info.value)
+
+
+def test_retry_after_an_hour_ends_the_call_at_once(faults: FaultServer) -> None:
+    faults.always(JOBS, json_reply({"detail": "maintenance"}, 503, {"Retry-After": "3600"}))
+    start = time.monotonic()
+    with pytest.raises(QiboApiError) as info:
+        _session(faults).call("GET", JOBS)
+    assert time.monotonic() - start < DEADLINE + MARGIN
+    assert info.value.status == 503
+    assert "3600" in str(info.value)
+    assert faults.seen(JOBS) == 1
+
+
+def test_a_short_retry_after_within_the_deadline_is_honoured(faults: FaultServer) -> None:
+    faults.queue(JOBS, json_reply({"detail": "busy"}, 503, {"Retry-After": "0"}))
+    faults.always(JOBS, json_reply([]))
+    assert _session(faults).call("GET", JOBS).json() == []
+    assert faults.seen(JOBS) == 2
+
+
+def test_without_a_timeout_reads_and_retries_are_still_bounded(
+    faults: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(budget, "UNBOUNDED_READ_TIMEOUT", 0.3)
+    monkeypatch.setattr(budget, "UNBOUNDED_RETRY_BUDGET", 1.0)
+    faults.always(JOBS, silent())
+    start = time.monotonic()
+    with pytest.raises(TransportError):
+        _session(faults, timeout=None).call("GET", JOBS)
+    assert time.monotonic() - start < 1.0 + MARGIN
+    assert faults.seen(JOBS) >= 2  # retried, within the time budget
+
+
+# -- cut-off answers -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", [cut, broken_chunks], ids=["short-length", "broken-chunk"])
+def test_a_get_cut_off_mid_body_is_asked_again(faults: FaultServer, fault: object) -> None:
+    body = json.dumps([{"pid": "p1", "status": "success"}]).encode()
+    faults.queue(JOBS, fault(body, sent=10))  # type: ignore[operator]
+    faults.always(JOBS, raw_reply(200, body))
+    assert _session(faults).call("GET", JOBS).json() == [{"pid": "p1", "status": "success"}]
+    assert faults.seen(JOBS) == 2
+
+
+def test_the_version_check_survives_a_cut_answer(faults: FaultServer) -> None:
+    versions = json.dumps({"server_qibo_version": "0.3.6", "minimum_client_qibo_version": "0"})
+    faults.queue("/api/qibo_version/", cut(versions.encode(), sent=5))
+    client = Client(faults.url, TOKEN, progress=False, timeout=5)
+    assert client.server_versions is not None
+    assert faults.seen("/api/qibo_version/") == 2
+
+
+def test_an_idempotent_submission_cut_off_is_sent_again_with_its_key(
+    faults: FaultServer,
+) -> None:
+    answer = json.dumps({"pid": "p7", "status": "queueing"}).encode()
+    faults.queue(JOBS, cut(answer, sent=4))
+    faults.always(JOBS, raw_reply(200, answer))
+    client = Client(faults.url, TOKEN, progress=False, timeout=5, journal=False)
+    job = client.submit(BELL_QASM, nshots=10)
+    posts = [r for r in faults.requests if r.method == "POST"]
+    assert job.pid == "p7"
+    assert len(posts) == 2
+    assert posts[0].headers["idempotency-key"] == posts[1].headers["idempotency-key"]
+
+
+def test_a_post_that_may_have_arrived_is_never_sent_twice(faults: FaultServer) -> None:
+    faults.always(JOBS, cut(b'{"pid": "p8", "status": "queueing"}', sent=4))
+    with pytest.raises(TransportError) as info:
+        _session(faults).call("POST", JOBS, json_body={}, idempotent=False)
+    assert faults.seen(JOBS) == 1
+    assert "may or may not exist" in str(info.value)
+    assert "qibo-client jobs" in str(info.value)
+
+
+def test_a_post_that_may_have_arrived_is_not_retried_on_503_either(faults: FaultServer) -> None:
+    faults.always(JOBS, json_reply({"detail": "busy"}, 503))
+    with pytest.raises(QiboApiError):
+        ApiSession(faults.url, TOKEN, retry=default_retry(backoff_factor=0)).call(
+            "POST", JOBS, json_body={}, idempotent=False
+        )
+    assert faults.seen(JOBS) == 1
+
+
+def test_a_refused_connection_proves_nothing_was_sent() -> None:
+    session = ApiSession("http://127.0.0.1:9", TOKEN, retry=default_retry(1, 0))
+    with pytest.raises(TransportError) as info:
+        session.call("POST", JOBS, json_body={}, idempotent=False)
+    assert "may or may not" not in str(info.value)
+
+
+# -- answers no server should give ---------------------------------------------------------------
+
+
+def test_deeply_nested_json_is_malformed_not_a_recursion_error(faults: FaultServer) -> None:
+    faults.always(JOBS, nested(100_000))
+    client = Client(faults.url, TOKEN, progress=False, timeout=5)
+    with pytest.raises(MalformedResponseError) as info:
+        client.jobs()
+    assert "nests" in str(info.value)
+
+
+def test_nesting_interleaved_with_values_is_malformed_too(faults: FaultServer) -> None:
+    faults.always(JOBS, raw_reply(200, b"[1," * 100_000 + b"1" + b"]" * 100_000))
+    with pytest.raises(MalformedResponseError):
+        Client(faults.url, TOKEN, progress=False, timeout=5).jobs()
+
+
+def test_a_deeply_nested_error_body_still_gives_the_typed_error(faults: FaultServer) -> None:
+    faults.always(JOBS, raw_reply(400, b'{"detail": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"))
+    with pytest.raises(QiboApiError) as info:
+        _session(faults).call("GET", JOBS)
+    assert info.value.status == 400
+
+
+def test_a_huge_answer_is_refused_while_it_arrives(faults: FaultServer) -> None:
+    faults.always(JOBS, huge(50 * 1024 * 1024))
+    with pytest.raises(MalformedResponseError) as info:
+        ApiSession(faults.url, TOKEN, timeout=30).call("GET", JOBS, max_bytes=1024 * 1024)
+    assert "larger than" in str(info.value)
