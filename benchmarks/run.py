@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE))
 
 from common import CaseResult, Context  # noqa: E402
 
-ORDER = ["B5", "B6", "B1", "B2", "B3", "B4"]
+ORDER = ["B5", "B6", "B1", "B2", "B3", "B4", "B10"]
 MODULES = {
     "B1": "cases.b1_latency",
     "B2": "cases.b2_throughput",
@@ -41,6 +41,7 @@ MODULES = {
     "B4": "cases.b4_large_result",
     "B5": "cases.b5_import",
     "B6": "cases.b6_parsing",
+    "B10": "cases.b10_faults",
 }
 WORKERS = 2
 
