@@ -31,6 +31,7 @@ _LAZY = {
     "IncompatibleVersionsError": "qibo_client.config",
     "UnsupportedCircuitError": "qibo_client.config",
     "TransportError": "qibo_client.config",
+    "WaitInterrupted": "qibo_client.config",
 }
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "RemoteTIIBackend",
     "TransportError",
     "UnsupportedCircuitError",
+    "WaitInterrupted",
     "__version__",
 ]
 
@@ -68,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         QiboClientError,
         TransportError,
         UnsupportedCircuitError,
+        WaitInterrupted,
     )
     from qibo_client.job import Job, JobStatus
     from qibo_client.qibo_client import Client

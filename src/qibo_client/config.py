@@ -136,6 +136,44 @@ class JobTimeoutError(QiboClientError, TimeoutError):
         super().__init__(message)
 
 
+class WaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a wait: the job(s) still run on the server; the message says how to go on.
+
+    A ``KeyboardInterrupt`` (not a :class:`QiboClientError`): a script's ``except Exception``
+    must not swallow the user's Ctrl-C. Raised ``from None``, so what shows is this message, not
+    a traceback through the HTTP stack that happened to be running.
+    """
+
+    def __init__(self, pids: list[str] | tuple[str, ...] = ()) -> None:
+        self.pids = [str(pid) for pid in pids]
+        self.message = _interrupted_message(self.pids)
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.pids,))
+
+
+def _interrupted_message(pids: list[str]) -> str:
+    if not pids:
+        return "Interrupted."
+    if len(pids) == 1:
+        pid = pids[0]
+        return (
+            f"Interrupted while waiting for job {pid}; it still runs on the server. Pick it up "
+            f"with client.get_job({pid!r}) or `qibo-client result {pid}`, or cancel it with "
+            f"client.delete_job({pid!r})."
+        )
+    shown = ", ".join(pids[:10]) + (f", ... ({len(pids)} in all)" if len(pids) > 10 else "")
+    return (
+        f"Interrupted while waiting for {len(pids)} jobs: {shown}. They still run on the server "
+        "(an interrupted wait cancels nothing). Pick one up with client.get_job(pid) or "
+        "`qibo-client result PID`, or cancel it with client.delete_job(pid)."
+    )
+
+
 class UnknownJobStatusError(MalformedResponseError):
     """The server reported a status this client does not know; waiting on it could be forever."""
 
@@ -176,4 +214,5 @@ __all__ = [
     "UnknownJobStatusError",
     "UnsafeResultError",
     "UnsupportedCircuitError",
+    "WaitInterrupted",
 ]
