@@ -34,7 +34,6 @@ from http.client import HTTPException
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.util.retry import Retry
 
@@ -49,6 +48,7 @@ from qibo_client.replies import (
     parse_json,
 )
 from qibo_client.versions import qibo_version
+from qibo_client.watchdog import DeadlineAdapter
 
 logger = logging.getLogger("qibo_client.transport")
 
@@ -163,7 +163,7 @@ class ApiSession(requests.Session):
                 "Accept": "application/json",
             }
         )
-        adapter = HTTPAdapter(max_retries=_bounded(retry or default_retry()), pool_maxsize=8)
+        adapter = DeadlineAdapter(max_retries=_bounded(retry or default_retry()), pool_maxsize=8)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
@@ -289,8 +289,8 @@ class ApiSession(requests.Session):
         what = f"{type(exc).__name__}: {exc}"
         if budget.passed() or (budget.deadline is not None and budget.left() < 0.05):
             return TransportError(
-                f"{method} {url}: no complete answer within the {budget.timeout:g} s deadline "
-                f"(the client's timeout); last error: {what}"
+                f"{method} {url} timed out: no complete answer within the {budget.timeout:g} s "
+                f"deadline (the client's timeout). Last error: {what}"
             )
         message = f"{method} {url} failed: {what}"
         reason = getattr(exc.args[0], "reason", None) if exc.args else None

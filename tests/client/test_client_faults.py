@@ -68,6 +68,15 @@ def test_a_dripped_answer_is_cut_at_the_deadline(faults: FaultServer) -> None:
     assert "deadline" in str(info.value)
 
 
+def test_a_dripped_head_is_cut_at_the_deadline_too(faults: FaultServer) -> None:
+    faults.always(JOBS, drip(b"[]", interval=0.2, head=True))
+    start = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        _session(faults).call("GET", JOBS)
+    assert time.monotonic() - start < DEADLINE + MARGIN  # the whole head takes 20 s
+    assert "deadline" in str(info.value)
+
+
 def test_retry_after_an_hour_ends_the_call_at_once(faults: FaultServer) -> None:
     faults.always(JOBS, json_reply({"detail": "maintenance"}, 503, {"Retry-After": "3600"}))
     start = time.monotonic()
