@@ -140,6 +140,30 @@ def check_counts(
     return counts
 
 
+#: What a job object may hold besides its counts (status fields, logs), in bytes.
+JOB_OBJECT_OVERHEAD = 4 * 1024 * 1024
+#: Bytes one ``"bitstring": count,`` entry may take beyond its bits (quotes, digits, spacing).
+ENTRY_OVERHEAD = 32
+
+
+def answer_limit(nshots: int | None, nbits: int | None, ceiling: int) -> int:
+    """The most bytes a job object for ``nshots`` shots of ``nbits`` bits can honestly take.
+
+    At most ``min(nshots, 2**nbits)`` outcomes can appear, so an answer far larger than that is
+    refused while it arrives (five million outcomes for 1000 shots is 140 MB that never needs to
+    be read). Unknown sizes fall back to ``ceiling``.
+    """
+    outcomes = []
+    if nshots is not None:
+        outcomes.append(int(nshots))
+    if nbits is not None and nbits < 62:
+        outcomes.append(2**nbits)
+    if not outcomes:
+        return ceiling
+    per_entry = (nbits if nbits is not None else 64) + ENTRY_OVERHEAD
+    return min(ceiling, JOB_OBJECT_OVERHEAD + min(outcomes) * per_entry)
+
+
 def _counts_problem(counts: dict[str, int], nshots: int | None, nbits: int | None) -> str:
     if nbits is not None and counts:
         width = len(next(iter(counts)))  # validate_frequencies made every key this wide
@@ -308,6 +332,7 @@ __all__ = [
     "MAX_ARCHIVE_BYTES",
     "MAX_DENSE_BITS",
     "MAX_MEMBERS",
+    "answer_limit",
     "check_counts",
     "dense_from_frequencies",
     "frequencies_from_archive",

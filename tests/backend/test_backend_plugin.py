@@ -159,7 +159,7 @@ def test_demo_prints_the_three_results(
     monkeypatch.setenv("COLUMNS", "200")  # rich would wrap the table's cells at 80 columns
     parser = argparse.ArgumentParser()
     demo.add_arguments(parser)
-    args = parser.parse_args(["--quick", "--url", cluster.url, "--token", cluster.token])
+    args = parser.parse_args(["--quick", "--url", cluster.url, f"--token={cluster.token}"])
 
     assert demo.main(args) == 0
 
