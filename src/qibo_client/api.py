@@ -32,7 +32,12 @@ from qibo_client.protocol import (
     VERSION_PATH,
     job_path,
 )
-from qibo_client.transport import ApiSession, check_response_has_keys, parse_json
+from qibo_client.transport import (
+    MAX_RESPONSE_BYTES,
+    ApiSession,
+    check_response_has_keys,
+    parse_json,
+)
 
 #: Names a version answer's ``extensions`` list uses for each feature.
 HOLD_EXTENSION = "wait"
@@ -125,12 +130,20 @@ class ServerApi:
         )
         return parse_json(response)
 
-    def get_job(self, pid: str, *, hold: float = 0.0) -> Any:
-        """``GET /api/jobs/{pid}/``; ``hold`` > 0 lets the server answer when the job ends."""
+    def get_job(self, pid: str, *, hold: float = 0.0, max_bytes: int | None = None) -> Any:
+        """``GET /api/jobs/{pid}/``; ``hold`` > 0 lets the server answer when the job ends.
+
+        ``max_bytes`` bounds the answer (what the job can honestly produce), enforced while read.
+        """
         seconds = _hold(hold)
         params = {"wait": f"{seconds:.3g}"} if seconds > 0 else None
         response = self.session.call(
-            "GET", job_path(pid), params=params, extra_read=seconds, job_url=True
+            "GET",
+            job_path(pid),
+            params=params,
+            extra_read=seconds,
+            job_url=True,
+            max_bytes=max_bytes or MAX_RESPONSE_BYTES,
         )
         return parse_json(response)
 

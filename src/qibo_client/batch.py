@@ -15,7 +15,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qibo_client.api import ServerApi
-from qibo_client.config import JobTimeoutError, MalformedResponseError, QiboApiError
+from qibo_client.config import (
+    JobTimeoutError,
+    MalformedResponseError,
+    QiboApiError,
+    WaitInterrupted,
+)
 from qibo_client.job import Job, JobStatus
 from qibo_client.progress import BatchProgress
 from qibo_client.protocol import MAX_BATCH_GET, MAX_BATCH_JOBS
@@ -52,6 +57,8 @@ def submit_batches(
                 [{"circuit": text, **options.fields()} for text in texts[len(jobs) : end]],
                 hold=hold if end == len(texts) else 0.0,
             )
+        except KeyboardInterrupt:
+            raise WaitInterrupted([job.pid for job in jobs], submitting=True) from None
         except QiboApiError as error:
             if error.status not in NO_BATCH_STATUSES or api.features.batches:
                 raise
@@ -59,7 +66,7 @@ def submit_batches(
             api.features.learn_batches(False)
             break
         api.features.learn_batches(True)
-        jobs += _jobs_of(api, body, nbits[len(jobs) : end], progress, record)
+        jobs += _jobs_of(api, body, nbits[len(jobs) : end], options.nshots, progress, record)
     return jobs
 
 
@@ -67,6 +74,7 @@ def _jobs_of(
     api: ServerApi,
     body: Any,
     nbits: Sequence[int | None],
+    nshots: int | None,
     progress: bool,
     record: Callable[[str], None],
 ) -> list[Job]:
@@ -89,7 +97,7 @@ def _jobs_of(
                 raise MalformedResponseError(f"The batch answer's jobs[{index}] is not {pid}")
         elif statuses is not None:
             data = {"pid": pid, "status": statuses[index]}
-        jobs.append(Job(api, pid, data, nbits=bits, progress=progress))
+        jobs.append(Job(api, pid, data, nbits=bits, nshots=nshots, progress=progress))
     logger.debug("Submitted %d jobs to %s in one batch", len(jobs), api.url)
     return jobs
 
@@ -101,7 +109,22 @@ def wait_all(
 
     On a server with the batch extension, one ``GET /api/jobs/batch/`` per 150 unfinished jobs
     and per server-side hold; otherwise one wait per job. One deadline covers it all.
+
+    Ctrl-C raises :class:`WaitInterrupted` naming every unfinished job, and cancels none of them.
+    Ctrl-C stops the wait, not the work: the jobs may be nearly done and their results are paid
+    for; cancelling them costs one request each, which a second Ctrl-C would cut half-way,
+    leaving some cancelled and some not; and it is what a single job's wait does. The message
+    says how to cancel them (``client.delete_job(pid)``) for whoever wants that.
     """
+    try:
+        return _wait_all(api, jobs, timeout, progress)
+    except KeyboardInterrupt:
+        raise WaitInterrupted([job.pid for job in jobs if not job.is_final]) from None
+
+
+def _wait_all(
+    api: ServerApi, jobs: Sequence[Job], timeout: float | None, progress: bool
+) -> list[JobStatus]:
     deadline = Deadline(timeout)
     with BatchProgress(progress, len(jobs)) as bar:
         pending = []

@@ -144,19 +144,31 @@ class WaitInterrupted(KeyboardInterrupt):
     a traceback through the HTTP stack that happened to be running.
     """
 
-    def __init__(self, pids: list[str] | tuple[str, ...] = ()) -> None:
+    def __init__(self, pids: list[str] | tuple[str, ...] = (), *, submitting: bool = False) -> None:
         self.pids = [str(pid) for pid in pids]
-        self.message = _interrupted_message(self.pids)
+        self.submitting = submitting
+        self.message = _interrupted_message(self.pids, submitting)
         super().__init__(self.message)
 
     def __str__(self) -> str:
         return self.message
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.pids,))
+        return (_rebuild_interrupt, (type(self), self.pids, self.submitting))
 
 
-def _interrupted_message(pids: list[str]) -> str:
+def _rebuild_interrupt(
+    cls: type[WaitInterrupted], pids: list[str], submitting: bool
+) -> WaitInterrupted:
+    return cls(pids, submitting=submitting)
+
+
+def _interrupted_message(pids: list[str], submitting: bool) -> str:
+    if submitting:
+        return (
+            "Interrupted while submitting: the job(s) may or may not be on the server. Look at "
+            "client.jobs() (or `qibo-client jobs`) before submitting again."
+        )
     if not pids:
         return "Interrupted."
     if len(pids) == 1:

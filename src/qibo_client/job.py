@@ -19,16 +19,18 @@ from qibo_client.config import (
     QiboClientError,
     UnknownJobStatusError,
     UnsupportedCircuitError,
+    WaitInterrupted,
 )
 from qibo_client.progress import WaitObserver, WaitStatus
 from qibo_client.protocol import TERMINAL_STATUSES, Status, job_path
 from qibo_client.results import (
+    answer_limit,
+    check_counts,
     dense_from_frequencies,
     frequencies_from_archive,
     read_archive,
-    validate_frequencies,
 )
-from qibo_client.transport import check_response_has_keys
+from qibo_client.transport import MAX_RESPONSE_BYTES, check_response_has_keys
 from qibo_client.waiting import Deadline, Step, poll_intervals, wait_until
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,12 +86,14 @@ class Job:
         data: dict[str, Any] | None = None,
         *,
         nbits: int | None = None,
+        nshots: int | None = None,
         progress: bool = False,
     ) -> None:
         self.pid = pid
         self.api = api
         self.progress = progress
         self._nbits = nbits
+        self._nshots = nshots
         self._data: dict[str, Any] = {"pid": pid}
         self._status: JobStatus | None = None
         self._frequencies: dict[str, int] | None = None
@@ -119,11 +123,29 @@ class Job:
     def _update(self, data: Any) -> JobStatus:
         body = check_response_has_keys(data, ("status",))
         status = JobStatus.parse(body["status"])
+        counts = None
+        if status is JobStatus.SUCCESS and body.get("frequencies") is not None:
+            counts = self._checked(body["frequencies"], body)  # nothing kept if refused
         self._data = body
         self._status = status
-        if status is JobStatus.SUCCESS and body.get("frequencies") is not None:
-            self._frequencies = validate_frequencies(body["frequencies"])
+        if counts is not None:
+            self._frequencies = counts
         return status
+
+    def _checked(self, counts: Any, data: dict[str, Any]) -> dict[str, int]:
+        """Counts checked against what this job was asked (see :func:`check_counts`)."""
+        return check_counts(counts, pid=self.pid, nshots=self._shots(data), nbits=self._nbits)
+
+    def _shots(self, data: dict[str, Any]) -> int | None:
+        """The shots asked, else the device default the server reports in ``nshots``."""
+        if self._nshots is not None:
+            return self._nshots
+        reported = data.get("nshots")
+        return reported if type(reported) is int else None
+
+    def _limit(self) -> int:
+        """The largest answer this job can honestly produce (refused while read if larger)."""
+        return answer_limit(self._shots(self._data), self._nbits, MAX_RESPONSE_BYTES)
 
     def receive(self, data: Any) -> JobStatus:
         """Take a job object fetched by someone else (a batch answer) as this job's news."""
@@ -131,7 +153,7 @@ class Job:
 
     def refresh(self, wait: float | None = None) -> JobStatus:
         """Fetch the job once; with ``wait``, let the server hold the answer up to that long."""
-        return self._update(self.api.get_job(self.pid, hold=wait or 0.0))
+        return self._update(self.api.get_job(self.pid, hold=wait or 0.0, max_bytes=self._limit()))
 
     def status(self) -> JobStatus:
         """The current status (one request, unless the job is already final)."""
@@ -145,15 +167,20 @@ class Job:
         """Block until the job is final and return its status.
 
         Raises :class:`JobTimeoutError` after ``timeout`` seconds (None: no limit); the job keeps
-        running and stays retrievable. ``observer`` replaces the job's own status line (a batch
-        passes its progress bar).
+        running and stays retrievable. Ctrl-C raises :class:`WaitInterrupted` (a
+        ``KeyboardInterrupt``) naming the pid and the ways on; the job is not cancelled.
+        ``observer`` replaces the job's own status line (a batch passes its progress bar).
         """
         if self._status is not None and self._status.is_terminal:
             return self._status
-        if observer is not None:
-            return self._wait(timeout, observer)
-        with WaitStatus(self.progress) as line:
-            return self._wait(timeout, line)
+        try:
+            if observer is not None:
+                return self._wait(timeout, observer)
+            with WaitStatus(self.progress) as line:
+                return self._wait(timeout, line)
+        except KeyboardInterrupt:
+            # The job runs on: say so and how to go on, not where in urllib3 the signal landed.
+            raise WaitInterrupted([self.pid]) from None
 
     def _wait(self, timeout: float | None, display: WaitObserver) -> JobStatus:
         deadline = Deadline(timeout)
@@ -186,7 +213,9 @@ class Job:
             raise JobFailedError(pid=self.pid, reason=self._failure_reason())
         if self._frequencies is None:
             logger.debug("Job %s gave no frequencies in JSON; reading its download", self.pid)
-            self._frequencies = frequencies_from_archive(self._download())
+            self._frequencies = self._checked(
+                frequencies_from_archive(self._download()), self._data
+            )
         return self._frequencies
 
     def _download(self) -> bytes:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qibo_client.api import ServerFeatures
-from qibo_client.config import JobTimeoutError, UnknownJobStatusError
+from qibo_client.config import JobTimeoutError, MalformedResponseError, UnknownJobStatusError
 from qibo_client.job import JobStatus
+from qibo_client.replies import loads
 from qibo_client.settings import token_for
 from qibo_client.transport import ApiSession
 from qibo_client.waiting import Deadline, Step, wait_until
@@ -68,8 +69,8 @@ def _still_running(response: requests.Response) -> bool:
     if response.content.strip() == STILL_RUNNING_TEXT:
         return True
     try:
-        body = response.json()
-    except ValueError:
+        body = loads(response.content)
+    except MalformedResponseError:
         return False
     if isinstance(body, dict) and "status" in body:
         try:

@@ -31,6 +31,7 @@ from qibo_client.config import (
     JobFailedError,
     JobPostServerError,
     MalformedResponseError,
+    WaitInterrupted,
 )
 from qibo_client.job import Job, JobStatus
 from qibo_client.legacy import check_client_server_qibo_versions, wait_for_response_to_get_request
@@ -199,11 +200,14 @@ class Client:
         from qibo_client.qasm import to_qasm
 
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
-        body = self.api.submit(
-            {"circuit": to_qasm(circuit), **options.fields()},
-            hold=min(wait or 0.0, MAX_WAIT_SECONDS),
-            idempotency_key=idempotency_key,
-        )
+        try:
+            body = self.api.submit(
+                {"circuit": to_qasm(circuit), **options.fields()},
+                hold=min(wait or 0.0, MAX_WAIT_SECONDS),
+                idempotency_key=idempotency_key,
+            )
+        except KeyboardInterrupt:
+            raise WaitInterrupted(submitting=True) from None
         if not isinstance(body, dict):
             raise MalformedResponseError("The server answered the submission with no JSON object")
         pid = body.get("pid")
@@ -214,7 +218,14 @@ class Client:
         self._record(pid, options)
         logger.debug("Submitted job %s to %s", pid, self.url)
         data = body if "status" in body else None
-        return Job(self.api, pid, data, nbits=_measured_bits(circuit), progress=self.progress)
+        return Job(
+            self.api,
+            pid,
+            data,
+            nbits=_measured_bits(circuit),
+            nshots=options.nshots,
+            progress=self.progress,
+        )
 
     def _record(self, pid: str, options: JobOptions) -> None:
         if self.journal:

@@ -97,9 +97,11 @@ def test_ctrl_c_in_a_batch_wait_names_every_unfinished_job_and_cancels_none(
 ) -> None:
     _queued(faults, "p1", "p2")
     faults.always("/api/jobs/p3/", json_reply({"pid": "p3", "status": "success"}))
+    queued = [{"pid": pid, "status": "queueing"} for pid in ("p1", "p2")]
+    faults.always("/api/jobs/batch/", json_reply({"jobs": queued}))
     client = _client(faults)
     jobs = [client.get_job(pid) for pid in ("p1", "p2", "p3")]
-    _interrupt_on_get(client, "/api/jobs/p2/")
+    _interrupt_on_get(client, "/api/jobs/batch/", after=2)
     with pytest.raises(WaitInterrupted) as info:
         client.wait_all(jobs)
     assert info.value.pids == ["p1", "p2"]
