@@ -1,8 +1,11 @@
 """``qibo-client jobs`` and ``qibo-client result PID``: the journal, read back on the command line.
 
 The journal (see :mod:`qibo_client.journal`) remembers where each job went; these commands ask
-that server for the job's status or result, with the token from ``--token`` or
-``QIBO_CLIENT_TOKEN`` (the journal never holds one). They are the CLI, so they print.
+that server for the job's status or result. The journal never holds a token, and each server is
+asked with its own only: ``--token`` belongs to ``--url`` (else to the environment's server), and
+``QIBO_CLIENT_TOKEN`` to ``QIBO_CLIENT_URL`` (else the default service). A job on a server with no
+token shows as "no token for this server"; "unreachable", "token refused" and "deleted" (the
+server answered and no longer lists it) are told apart. They are the CLI, so they print.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from qibo_client.config import TOKEN_ENV, URL_ENV
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--token", default=None, help=f"API token (default: ${TOKEN_ENV}); never stored"
+        "--token",
+        default=None,
+        help=f"API token for --url, else for ${URL_ENV}'s server (default: ${TOKEN_ENV}); "
+        "sent to no other server, never stored",
     )
     parser.add_argument(
         "--insecure", action="store_true", help="do not verify TLS certificates (test servers)"
@@ -46,12 +52,30 @@ def add_result_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _client(url: str, args: argparse.Namespace) -> Any:
+#: What ``qibo-client jobs`` shows for a job it could not ask about, by reason.
+NO_TOKEN = "no token for this server"  # noqa: S105 - a status shown, not a token
+UNREACHABLE = "unreachable"
+TOKEN_REFUSED = "token refused"  # noqa: S105 - a status shown, not a token
+#: The server answered and does not list the job any more.
+DELETED = "deleted"
+
+
+def _token_for(url: str, args: argparse.Namespace) -> str | None:
+    """The token for ``url``: ``--token`` belongs to ``--url`` (else to the environment's
+    server); any other server gets only a token the settings hold for it."""
+    from qibo_client.settings import Environment, same_server, token_for
+
+    if args.token and same_server(url, args.url or Environment().home()):
+        return str(args.token)
+    return token_for(url)
+
+
+def _client(url: str, token: str, args: argparse.Namespace) -> Any:
     from qibo_client.qibo_client import Client
 
     return Client(
         url,
-        args.token,
+        token,
         verify=not args.insecure,
         progress=False,
         check_versions=False,
@@ -59,49 +83,57 @@ def _client(url: str, args: argparse.Namespace) -> Any:
     )
 
 
-def _server_statuses(url: str, args: argparse.Namespace) -> dict[str, str]:
-    """pid -> status of every job the server lists for this user (one request per server)."""
-    from collections import defaultdict
+def _server_statuses(url: str, args: argparse.Namespace) -> tuple[dict[str, str], str]:
+    """pid -> status of every job the server lists for this user (one request per server), or
+    why there is none: no token for it, unreachable, token refused."""
+    from qibo_client.config import AuthenticationError, QiboClientError, TransportError
 
-    from qibo_client.config import QiboClientError
-
+    token = _token_for(url, args)
+    if token is None:
+        return {}, NO_TOKEN
     try:
-        listing = _client(url, args).jobs()
+        listing = _client(url, token, args).jobs()
     except QiboClientError as error:
         print(f"{url}: {error}", file=sys.stderr)  # once per server, not once per row
-        return defaultdict(lambda: "?")
-    return {
+        if isinstance(error, TransportError):
+            return {}, UNREACHABLE
+        return {}, TOKEN_REFUSED if isinstance(error, AuthenticationError) else "?"
+    statuses = {
         str(item["pid"]): str(item.get("status", "?")).lower()
         for item in listing
         if isinstance(item, dict) and "pid" in item
     }
+    return statuses, ""
 
 
 def jobs_main(args: argparse.Namespace) -> int:
-    """A table of the most recent journal entries with their status on the server."""
+    """A table of the most recent journal entries with their status on the server.
+
+    Each server is asked with its own token only (see :func:`_token_for`); a job on a server
+    without one shows as "no token for this server", never as deleted.
+    """
     from rich.console import Console
     from rich.table import Table
 
     from qibo_client import journal
+    from qibo_client.settings import same_server
 
-    rows = [e for e in journal.entries() if args.url is None or e["url"] == args.url.rstrip("/")]
+    rows = [e for e in journal.entries() if args.url is None or same_server(e["url"], args.url)]
     rows = rows[-args.limit :] if args.limit > 0 else rows
     table = Table(title=f"qibo-client jobs ({journal.journal_path()})")
     table.add_column("pid", no_wrap=True)  # a pid is copied and pasted: never fold it
     for column in ("server", "device", "nshots", "submitted"):
         table.add_column(column, overflow="fold")
     table.add_column("status", no_wrap=True)
-    from qibo_client.settings import token_available
-
-    can_ask = not args.offline and bool(args.token or token_available())
-    statuses: dict[str, dict[str, str]] = {}  # server -> pid -> status, one listing per server
+    known: dict[str, tuple[dict[str, str], str]] = {}  # server -> (pid -> status, problem)
     for entry in rows:
         status = "-"
-        if can_ask:
+        if not args.offline:
             url = entry["url"]
-            if url not in statuses:
-                statuses[url] = _server_statuses(url, args)
-            status = statuses[url].get(str(entry["pid"]), "gone")
+            if url not in known:
+                known[url] = _server_statuses(url, args)
+            statuses, problem = known[url]
+            status = problem or statuses.get(str(entry["pid"]), DELETED)
         table.add_row(
             str(entry["pid"]),
             str(entry["url"]),
@@ -119,7 +151,12 @@ def jobs_main(args: argparse.Namespace) -> int:
 def result_main(args: argparse.Namespace) -> int:
     """Print one job's frequencies as JSON; exit 1 if it failed, 2 if it is not finished."""
     from qibo_client import journal
-    from qibo_client.config import JobFailedError, JobTimeoutError, QiboClientError
+    from qibo_client.config import (
+        JobFailedError,
+        JobTimeoutError,
+        QiboClientError,
+        WaitInterrupted,
+    )
 
     entry = journal.find(args.pid)
     from qibo_client.config import ConfigurationError
@@ -132,9 +169,20 @@ def result_main(args: argparse.Namespace) -> int:
             f"Job {args.pid} is not in the journal: pass --url or set {URL_ENV}.", file=sys.stderr
         )
         return 2
+    token = _token_for(url, args)
+    if token is None:
+        print(
+            f"No token for {url}: pass --url {url} --token TOKEN (a token is sent only to the "
+            f"server it is given for; {TOKEN_ENV} is for {URL_ENV}, else the default service).",
+            file=sys.stderr,
+        )
+        return 2
     try:
-        job = _client(url, args).get_job(args.pid)
+        job = _client(url, token, args).get_job(args.pid)
         frequencies = job.frequencies(timeout=args.wait)
+    except WaitInterrupted as interrupt:
+        print(str(interrupt), file=sys.stderr)
+        return 130
     except JobFailedError as error:
         print(f"Job {args.pid} failed: {error.reason or 'no reason given'}", file=sys.stderr)
         return 1

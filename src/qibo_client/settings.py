@@ -5,8 +5,9 @@ Order, for each setting: the argument, then the environment, then the default.
 - URL: ``url=`` argument, else ``QIBO_CLIENT_URL``, else the caller's default. ``Client`` has no
   default (it raises :class:`ConfigurationError` saying what to set); ``TII`` and the qibo backend
   default to TII's service (:data:`~qibo_client.config.TII_URL`).
-- Token: ``token=`` argument, else a token the sources hold *for the resolved URL* (today the
-  environment's ``QIBO_CLIENT_TOKEN``, whatever the URL); never a default.
+- Token: ``token=`` argument, else a token the sources hold *for the resolved URL*; never a
+  default. The environment's ``QIBO_CLIENT_TOKEN`` is for one server only: ``QIBO_CLIENT_URL``,
+  else TII's service (a token must not reach every server a script or the journal names).
 - Read timeout: ``timeout=`` argument, else ``QIBO_CLIENT_TIMEOUT`` (seconds), else 30 s.
 - Job options (device, project, verbatim, nshots): :class:`JobOptions`, defaults from the
   protocol module.
@@ -23,8 +24,9 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from qibo_client.config import TOKEN_ENV, URL_ENV, ConfigurationError
+from qibo_client.config import TII_URL, TOKEN_ENV, URL_ENV, ConfigurationError
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
 
 #: Environment variable for the read timeout of each request, in seconds.
@@ -52,8 +54,14 @@ class Environment:
     def url(self) -> str | None:
         return os.environ.get(URL_ENV) or None
 
+    def home(self) -> str:
+        """The one server the environment's token is for: its URL, else TII's service."""
+        return os.environ.get(URL_ENV) or TII_URL
+
     def token_for(self, url: str) -> str | None:
-        return os.environ.get(TOKEN_ENV) or None
+        """``QIBO_CLIENT_TOKEN``, only for :meth:`home`: a token never travels to other servers."""
+        token = os.environ.get(TOKEN_ENV) or None
+        return token if token and same_server(url, self.home()) else None
 
     def timeout(self) -> float | None:
         text = os.environ.get(TIMEOUT_ENV, "").strip()
@@ -105,9 +113,33 @@ def resolve(
     resolved = resolve_url(url, default=default_url)
     found = token or token_for(resolved)
     if not found:
+        if os.environ.get(TOKEN_ENV):
+            raise ConfigurationError(
+                f"No token for {resolved}: {TOKEN_ENV} is for {Environment().home()} "
+                f"({URL_ENV}, else the default service) and is sent to no other server; "
+                f"{how_to} for this one."
+            )
         raise ConfigurationError(f"No token: {how_to} or set {TOKEN_ENV}.")
     seconds = timeout if timeout is not None else _first(s.timeout() for s in SOURCES)
     return Connection(resolved, str(found), float(seconds or DEFAULT_TIMEOUT))
+
+
+def same_server(first: str, second: str) -> bool:
+    """Whether two URLs name the same server: scheme, host and port (default ports filled in)."""
+    return _origin(first) == _origin(second)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def token_for(url: str) -> str | None:
@@ -117,7 +149,7 @@ def token_for(url: str) -> str | None:
 
 def token_available() -> bool:
     """Whether a token can be found without arguments (no network, no URL needed)."""
-    url = _first(source.url() for source in SOURCES) or ""
+    url = _first(source.url() for source in SOURCES) or TII_URL
     return any(source.token_for(url) for source in SOURCES)
 
 
@@ -154,6 +186,7 @@ __all__ = [
     "Source",
     "resolve",
     "resolve_url",
+    "same_server",
     "token_available",
     "token_for",
 ]

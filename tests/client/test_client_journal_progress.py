@@ -60,6 +60,7 @@ def test_damaged_journal_lines_are_skipped(journal_dir: Path) -> None:
 def test_cli_result_prints_frequencies_as_json(
     fake: responses.RequestsMock, capsys: pytest.CaptureFixture[str], monkeypatch
 ) -> None:
+    monkeypatch.setenv("QIBO_CLIENT_URL", FAKE)  # the environment's token is for this server
     monkeypatch.setenv("QIBO_CLIENT_TOKEN", FAKE_TOKEN)
     journal.record(FAKE, "j1", device="sim", project="personal", nshots=10)
     fake.get(f"{FAKE}/api/jobs/j1/", json=job_object("j1", "success", frequencies={"0": 10}))

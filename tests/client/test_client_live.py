@@ -180,19 +180,19 @@ def test_cli_lists_and_prints_journalled_jobs(
     cluster: Any, client: Client, capsys: pytest.CaptureFixture[str]
 ) -> None:
     job = client.submit(BELL, nshots=25, wait=10)
-    assert run_cli("jobs", f"--token={cluster.token}") == 0
+    assert run_cli("jobs", "--url", cluster.url, f"--token={cluster.token}") == 0
     listing = capsys.readouterr().out
     assert job.pid in listing
     assert "success" in listing
     assert cluster.token not in listing
-    assert run_cli("result", job.pid, f"--token={cluster.token}") == 0
+    assert run_cli("result", job.pid, "--url", cluster.url, f"--token={cluster.token}") == 0
     assert json.loads(capsys.readouterr().out) == job.frequencies()
     gone = client.submit(BELL, nshots=5, wait=10)
     client.delete_job(gone.pid)
-    assert run_cli("jobs", f"--token={cluster.token}") == 0
+    assert run_cli("jobs", "--url", cluster.url, f"--token={cluster.token}") == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if gone.pid in line)
-    assert "gone" in row
-    assert run_cli("jobs", "--token", "wrong-token") == 0
+    assert "deleted" in row
+    assert run_cli("jobs", "--url", cluster.url, "--token", "wrong-token") == 0
     captured = capsys.readouterr()
     assert gone.pid in captured.out
     assert captured.err.count("rejected the token") == 1
