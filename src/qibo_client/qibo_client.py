@@ -72,9 +72,10 @@ class Client:
 
     ``url``, ``token`` and ``timeout`` are resolved by :mod:`qibo_client.settings` (argument, then
     ``QIBO_CLIENT_URL``/``QIBO_CLIENT_TOKEN``/``QIBO_CLIENT_TIMEOUT``, then defaults; no default
-    URL). ``timeout`` is the read timeout of each request (server-side holds add their own length
-    to it); ``verify`` is ``True``, a CA bundle path, or ``False``; ``progress`` None means "on in
-    a terminal or a notebook"; ``journal=False`` skips the local record of submissions.
+    URL). ``timeout`` is the deadline of each request, retries included (server-side holds add
+    their own length to it; see docs/guarantees.md); ``verify`` is ``True``, a CA bundle path,
+    or ``False``; ``progress`` None means "on in a terminal or a notebook"; ``journal=False``
+    skips the local record of submissions.
     """
 
     def __init__(

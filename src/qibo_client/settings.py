@@ -8,7 +8,8 @@ Order, for each setting: the argument, then the environment, then the default.
 - Token: ``token=`` argument, else a token the sources hold *for the resolved URL*; never a
   default. The environment's ``QIBO_CLIENT_TOKEN`` is for one server only: ``QIBO_CLIENT_URL``,
   else TII's service (a token must not reach every server a script or the journal names).
-- Read timeout: ``timeout=`` argument, else ``QIBO_CLIENT_TIMEOUT`` (seconds), else 30 s.
+- Timeout (the deadline of each request, retries included): ``timeout=`` argument, else
+  ``QIBO_CLIENT_TIMEOUT`` (seconds), else 30 s.
 - Job options (device, project, verbatim, nshots): :class:`JobOptions`, defaults from the
   protocol module.
 
@@ -29,9 +30,9 @@ from urllib.parse import urlsplit
 from qibo_client.config import TII_URL, TOKEN_ENV, URL_ENV, ConfigurationError
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
 
-#: Environment variable for the read timeout of each request, in seconds.
+#: Environment variable for the deadline of each request, in seconds.
 TIMEOUT_ENV = "QIBO_CLIENT_TIMEOUT"
-#: Read timeout when neither argument nor environment gives one.
+#: Deadline of each request when neither argument nor environment gives one.
 DEFAULT_TIMEOUT = 30.0
 #: How long a submission asks the server to hold its answer, so that a fast job is one round trip
 #: (``Client.run_circuit`` and the qibo backend; the waits themselves use the protocol's 30 s).
@@ -109,7 +110,7 @@ def resolve(
     default_url: str | None = None,
     how_to: str = "pass token=...",
 ) -> Connection:
-    """URL, token and read timeout, each from argument, then :data:`SOURCES`, then default."""
+    """URL, token and timeout, each from argument, then :data:`SOURCES`, then default."""
     resolved = resolve_url(url, default=default_url)
     found = token or token_for(resolved)
     if not found:

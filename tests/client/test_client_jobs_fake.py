@@ -262,7 +262,7 @@ def test_success_without_json_frequencies_reads_the_download(
     fake: responses.RequestsMock, fake_client: Client
 ) -> None:
     samples = np.array([[0, 0], [1, 1], [1, 1], [0, 1]])
-    fake.get(JOB, json=job_object("j1", "success", frequencies=None))
+    fake.get(JOB, json=job_object("j1", "success", frequencies=None, nshots=4))
     fake.get(f"{JOB}download/", body=_tar({"results.npy": _qibo_dump(samples)}))
     job = Job.from_pid(fake_client.api, "j1")
     assert job.frequencies() == {"00": 1, "11": 2, "01": 1}
