@@ -24,9 +24,11 @@ into one deadline per call, enforced by the library's own hooks rather than a lo
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ResponseError
@@ -56,12 +58,18 @@ class CallBudget:
 
     @classmethod
     def start(cls, timeout: float | None, extra: float, idempotent: bool) -> CallBudget:
-        """The budget of a call starting now; ``extra`` is a hold the server was asked for."""
+        """The budget of a call starting now; ``extra`` is a hold the server was asked for.
+
+        A cap set by :func:`capped` (a wait's own deadline) shortens it further.
+        """
         now = time.monotonic()
-        if timeout is None:
+        deadline = None if timeout is None else now + timeout + extra
+        cap = _CAP.get()
+        if cap is not None:
+            deadline = cap if deadline is None else min(deadline, cap)
+        if deadline is None:
             return cls(None, now + UNBOUNDED_RETRY_BUDGET + extra, idempotent, None)
-        deadline = now + timeout + extra
-        return cls(deadline, deadline, idempotent, timeout + extra)
+        return cls(deadline, deadline, idempotent, max(0.0, deadline - now))
 
     def left(self) -> float:
         """Seconds before the deadline (infinite without one)."""
@@ -80,6 +88,28 @@ class CallBudget:
 _CURRENT: contextvars.ContextVar[CallBudget | None] = contextvars.ContextVar(
     "qibo_client_call_budget", default=None
 )
+
+
+_CAP: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "qibo_client_call_cap", default=None
+)
+
+
+@contextlib.contextmanager
+def capped(until: float | None) -> Iterator[None]:
+    """Calls started inside end by ``until`` (monotonic) at the latest; None: no cap.
+
+    A wait with a timeout uses it, so that no single request of the wait outlives the wait.
+    Caps nest: the earliest wins.
+    """
+    outer = _CAP.get()
+    if until is not None and outer is not None:
+        until = min(until, outer)
+    token = _CAP.set(until if until is not None else outer)
+    try:
+        yield
+    finally:
+        _CAP.reset(token)
 
 
 def current() -> CallBudget | None:
@@ -232,6 +262,7 @@ __all__ = [
     "CallBudget",
     "DeadlinePassed",
     "DeadlineTimeout",
+    "capped",
     "current",
     "enter",
     "leave",

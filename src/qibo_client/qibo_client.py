@@ -20,10 +20,12 @@ job is that one round trip. An older server answers with a pid, and then the wai
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qibo_client import batch as _batch
+from qibo_client import budget
 from qibo_client import journal as _journal
 from qibo_client.api import ServerApi, ServerFeatures
 from qibo_client.config import (
@@ -40,6 +42,7 @@ from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, MAX_WAIT_SECON
 from qibo_client.settings import SUBMIT_HOLD, JobOptions, resolve
 from qibo_client.transport import ApiSession, check_response_has_keys
 from qibo_client.versions import qibo_version, version_tuple
+from qibo_client.waiting import ANSWER_GRACE
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -329,9 +332,12 @@ class Client:
         Raises :class:`JobTimeoutError` after ``timeout`` seconds, the job staying retrievable.
         """
         hold = RUN_CIRCUIT_WAIT if timeout is None else min(RUN_CIRCUIT_WAIT, timeout)
-        job = self.submit(circuit, nshots, device, project, verbatim, wait=hold)
+        end = None if timeout is None else time.monotonic() + timeout
+        with budget.capped(None if end is None else end + ANSWER_GRACE):
+            job = self.submit(circuit, nshots, device, project, verbatim, wait=hold)
+        left = None if end is None else max(0.0, end - time.monotonic())
         try:
-            return job.dense_frequencies(timeout)
+            return job.dense_frequencies(left)
         except JobFailedError as error:
             logger.error("Job %s failed on the server: %s", job.pid, error.reason or "no reason")
             return None

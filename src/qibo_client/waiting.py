@@ -11,6 +11,10 @@ whether anything changed.
   learnt in :class:`~qibo_client.api.ServerFeatures`, and the wait falls back to polling, 50 ms
   then 1.5x each time up to 5 s.
 - A request answered early with no news is followed by a backoff pause, never by another at once.
+- The deadline is one instant, fixed when the wait starts, and it bounds each request of the wait
+  too (:func:`qibo_client.budget.capped`): a server that stops answering ends the wait with
+  :class:`JobTimeoutError` about :data:`ANSWER_GRACE` after the deadline, not after the client's
+  per-request timeout.
 - The deadline is one instant, fixed when the wait starts. The step runs at least once; after a
   step that did not end the wait past the deadline, :class:`JobTimeoutError` (built by the caller,
   who knows which jobs are late) is raised.
@@ -26,7 +30,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from qibo_client.config import JobTimeoutError
+from qibo_client import budget
+from qibo_client.config import JobTimeoutError, TransportError
 from qibo_client.protocol import MAX_WAIT_SECONDS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,6 +43,8 @@ logger = logging.getLogger("qibo_client.waiting")
 IGNORED_HOLD_FRACTION = 0.5
 #: Shortest hold from which an early answer says anything about the server.
 MIN_TELLING_HOLD = 1.0
+#: How long past a wait's deadline its last request may take to bring the answer of its hold.
+ANSWER_GRACE = 1.0
 #: Polling fallback: first interval, growth, cap.
 POLL_START = 0.05
 POLL_GROWTH = 1.5
@@ -76,6 +83,11 @@ class Deadline:
     def elapsed(self) -> float:
         return time.monotonic() - self.start
 
+    def cap(self) -> float | None:
+        """The latest a request of this wait may end: the deadline, and a moment for the answer
+        that a hold as long as the time left brings just then (``None``: no deadline)."""
+        return None if self._end is None else self._end + ANSWER_GRACE
+
 
 def hold_for(deadline: Deadline, features: ServerFeatures) -> float:
     """How long the next request asks the server to hold: 0 for a server that does not."""
@@ -97,7 +109,14 @@ def wait_until(
     while True:
         hold = hold_for(deadline, features)
         sent = time.monotonic()
-        result = step(hold)
+        try:
+            # No request of the wait outlives the wait (by more than a moment for the answer).
+            with budget.capped(deadline.cap()):
+                result = step(hold)
+        except TransportError:
+            if deadline.passed():
+                raise timeout_error() from None
+            raise
         if result.done:
             return
         # Early and without news: the server did not hold (or the hold was too short to tell).

@@ -25,7 +25,12 @@ from faults import (
 )
 
 from qibo_client import budget
-from qibo_client.config import MalformedResponseError, QiboApiError, TransportError
+from qibo_client.config import (
+    JobTimeoutError,
+    MalformedResponseError,
+    QiboApiError,
+    TransportError,
+)
 from qibo_client.qibo_client import Client
 from qibo_client.transport import ApiSession, default_retry
 
@@ -196,3 +201,26 @@ def test_a_huge_answer_is_refused_while_it_arrives(faults: FaultServer) -> None:
     with pytest.raises(MalformedResponseError) as info:
         ApiSession(faults.url, TOKEN, timeout=30).call("GET", JOBS, max_bytes=1024 * 1024)
     assert "larger than" in str(info.value)
+
+
+def test_a_wait_ends_at_its_own_timeout_even_when_the_server_stops_answering(
+    faults: FaultServer,
+) -> None:
+    faults.queue("/api/jobs/w1/", json_reply({"pid": "w1", "status": "queueing"}))
+    faults.always("/api/jobs/w1/", silent())
+    job = Client(faults.url, TOKEN, progress=False, journal=False).get_job("w1")  # timeout 30
+    start = time.monotonic()
+    with pytest.raises(JobTimeoutError) as info:
+        job.wait(timeout=DEADLINE)
+    assert time.monotonic() - start < DEADLINE + MARGIN  # not the client's 30 s per request
+    assert "w1" in str(info.value)
+
+
+def test_run_circuit_with_a_timeout_bounds_its_submission_too(faults: FaultServer) -> None:
+    faults.always(JOBS, silent())
+    client = Client(faults.url, TOKEN, progress=False, journal=False)
+    start = time.monotonic()
+    with pytest.raises((TransportError, JobTimeoutError)) as info:
+        client.run_circuit(BELL_QASM, nshots=10, timeout=DEADLINE)
+    assert time.monotonic() - start < DEADLINE + MARGIN
+    assert "deadline" in str(info.value) or "within" in str(info.value)
