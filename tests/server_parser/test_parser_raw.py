@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qibo_client.server.program import Measurement, Op, Program
+from qibo_client.server.program import Collapse, Measurement, Op, Program
 from qibo_client.server.raw_circuit import RawCircuitError, program_from_raw
 
 
@@ -98,6 +98,39 @@ def test_x_basis_measurement_reads_its_rotation_from_the_queue():
     assert program.measurements == (Measurement("register0", (0,)),)
 
 
+def test_controlled_by_adds_controls_to_a_gate():
+    h = gate("H", 2)
+    h["_control_qubits"] = [0, 1]
+    assert program_from_raw(raw(h)).ops == (Op("H", (2,), controls=(0, 1)),)
+
+
+def test_a_measurement_touched_later_becomes_a_collapse_as_in_qibo():
+    # qibo's Circuit.add sets collapse=True on M(0) when X(0) comes: its bit leaves the outcome.
+    program = program_from_raw(
+        raw(measure(0), gate("X", 0), measure(1, collapse=True), measure(0, 2))
+    )
+    assert program.ops == (Collapse((0,)), Op("X", (0,)), Collapse((1,)))
+    # registers are named by the count of M entries, collapsing ones included (as qibo does)
+    assert program.measurements == (Measurement("register2", (0, 2)),)
+    assert program.runs_as_density_matrix
+
+
+def test_bit_flip_noise_is_one_probability_per_measured_qubit():
+    (m,) = program_from_raw(raw(measure(0, 1, 2, p0={"2": 0.25}, p1=0.5))).measurements
+    assert m == Measurement("register0", (0, 1, 2), (0.0, 0.0, 0.25), (0.5, 0.5, 0.5))
+    (m,) = program_from_raw(raw(measure(0, 1, p0=[0.1, 0.2]))).measurements
+    assert m.p0 == m.p1 == (0.1, 0.2)  # qibo: p1 defaults to p0
+
+
+def test_wire_names_and_density_matrix_are_kept():
+    obj = edit("wire_names", ["a", 7, "c"], edit("density_matrix", True))
+    program = program_from_raw(obj)
+    assert program.wire_names == ("a", 7, "c")
+    assert program.density_matrix
+    assert not program.runs_as_density_matrix  # no noise: a state vector gives the same counts
+    assert program_from_raw(BELL).wire_names is None  # qibo's default [0, 1, 2] is no choice
+
+
 def edit(path: str, value: Any, base: dict[str, Any] = BELL) -> dict[str, Any]:
     """A deep copy of ``base`` with ``path`` (``queue.1.init_args``) set to ``value``."""
     obj = copy.deepcopy(base)
@@ -125,7 +158,8 @@ def edit(path: str, value: Any, base: dict[str, Any] = BELL) -> dict[str, Any]:
         (edit("queue", {"0": {}}), "queue must be a list"),
         (edit("density_matrix", "no"), "density_matrix must be true or false"),
         (edit("queue.0", "H"), r"queue\[0\]: each queue entry must be an object"),
-        (edit("queue.0._class", "Unitary"), r"queue\[0\] \(Unitary\): unsupported gate class"),
+        (edit("queue.0._class", "Unitary"), r"queue\[0\] \(Unitary\): init_args must be \[matrix"),
+        (edit("queue.0._class", "Foo"), r"queue\[0\] \(Foo\): unsupported gate class 'Foo'"),
         (edit("queue.0._class", "__import__"), "unsupported gate class '__import__'"),
         (edit("queue.0._class", None), "unsupported gate class None"),
         (edit("queue.0.init_args", 0), "init_args must be a non-empty list"),
@@ -146,21 +180,26 @@ def edit(path: str, value: Any, base: dict[str, Any] = BELL) -> dict[str, Any]:
         (edit("queue.3.init_kwargs.basis", [["Z"]]), "basis must be X, Y, Z"),
         (edit("queue.2.init_kwargs.matrix", [[1]]), r"unexpected init_kwargs \['matrix'\]"),
         (edit("queue.2.init_kwargs", [0.1]), "init_kwargs must be an object"),
-        (edit("queue.0._control_qubits", [1]), "controlled_by extra qubits are not supported"),
+        (edit("queue.1._control_qubits", [2, 0]), "CNOT takes no controls beyond its own"),
+        (edit("queue.0._control_qubits", [0]), r"controls \[0\] overlap the targets \[0\]"),
+        (edit("queue.0._target_qubits", [1]), r"targets \[1\] do not match init_args \[0\]"),
         (edit("queue.0._control_qubits", 1), "_control_qubits and _target_qubits must be lists"),
         (edit("queue.1._target_qubits", [0]), r"controls \[0\] and targets \[0\] do not match"),
-        (edit("queue.3.init_kwargs.collapse", True), "collapsing .mid-circuit. measurements"),
-        (edit("queue.3.init_kwargs.p0", 0.1), r"bit-flip noise \(p0, p1\)"),
+        (edit("queue.3.init_kwargs.collapse", "yes"), "collapse must be true or false"),
+        (edit("queue.3.init_kwargs.p0", 1.5), r"p0 must hold probabilities in \[0, 1\]"),
+        (edit("queue.3.init_kwargs.p1", [0.1]), "p1 must give one probability per measured"),
+        (edit("queue.3.init_kwargs.p0", {"7": 0.1}), r"p0 names qubits \[7\]"),
+        (edit("queue.3.init_kwargs.p0", {"x": 0.1}), "p0 keys must be qubit indices"),
         (edit("queue.3.init_kwargs.basis", ["Z", "W"]), "basis must be X, Y, Z"),
         (edit("queue.3.init_kwargs.register_name", 5), "register_name must be a short string"),
         (edit("queue.3.init_kwargs.register_name", "b"), "register 'b' is used by two"),
         (edit("queue.3.init_kwargs.shots", 5), r"unexpected init_kwargs \['shots'\]"),
         (edit("queue.3.measurement_result.samples", [[0, 1]]), "samples must be null"),
-        (edit("queue.4.init_args", [1]), r"qubit 1 is measured twice \(first in queue\[3\]\)"),
-        (
-            raw(measure(0), gate("X", 0)),
-            r"queue\[1\] \(X\): acts on qubit 0 after it was measured \(queue\[0\]\)",
-        ),
+        (edit("queue.4.init_args", [1]), "qubit 1 is measured twice without an operation"),
+        (raw(measure(0, collapse=True, p0=0.1)), r"bit-flip noise \(p0, p1\) cannot be combined"),
+        (edit("wire_names", [0, 1]), "wire_names must be a list of 3 names"),
+        (edit("wire_names", ["a", "a", "b"]), "wire_names must be distinct"),
+        (edit("wire_names", ["a", None, "b"]), "wire_names must be integers or short strings"),
     ],
 )
 def test_malformed_raw_objects_are_refused_with_the_entry_at_fault(obj, message):
@@ -207,7 +246,7 @@ def test_fuzz_corrupted_entries_give_raw_circuit_error_or_a_valid_program(path, 
     except RawCircuitError:
         return
     assert 1 <= program.nqubits <= 64
-    assert all(0 <= q < program.nqubits for op in program.ops for q in op.qubits)
-    assert all(math.isfinite(p) for op in program.ops for p in op.params)
+    assert all(0 <= q < program.nqubits for op in program.ops for q in op.all_qubits)
+    assert all(math.isfinite(p) for op in program.ops for p in getattr(op, "params", ()))
     registers = [m.register for m in program.measurements]
     assert len(set(registers)) == len(registers)

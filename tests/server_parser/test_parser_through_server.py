@@ -61,8 +61,8 @@ def test_parentheses_in_qasm_parameters_are_honoured(cluster):
             "line 4: gate 'rx': unknown name '__import__'",
         ),
         (
-            {"nqubits": 1, "queue": [{"_class": "Unitary", "init_args": [0]}]},
-            "queue[0] (Unitary): unsupported gate class 'Unitary'",
+            {"nqubits": 1, "queue": [{"_class": "Unitary", "init_args": [[[1, 1], [0, 1]], 0]}]},
+            "queue[0] (Unitary): Unitary matrix is not unitary",
         ),
     ],
 )

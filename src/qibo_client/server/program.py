@@ -2,14 +2,21 @@
 
 Circuits reach the server as OpenQASM text or as qibo's ``circuit.raw`` object. Both are untrusted,
 so neither goes to qibo directly: :mod:`.qasm_parser` and :mod:`.raw_circuit` check them against
-the allowlist below and produce a :class:`Program`. A ``Program`` is plain data (no qibo objects),
+the allowlists below and produce a :class:`Program`. A ``Program`` is plain data (no qibo objects),
 so the web process never imports qibo to accept a job, and it pickles cheaply to a worker process,
 which then calls :meth:`Program.to_circuit`.
 
-Measurements are kept apart from the gates because the server only runs circuits whose
-measurements are terminal (no gate touches a qubit after it is measured); placing every ``M`` at
-the end of the circuit is then the same circuit, and the order of ``measurements`` is the order of
-the bits in each outcome string.
+``ops`` are the circuit's operations in order: gates (:class:`Op`, possibly with a matrix or
+extra controls), noise channels (:class:`Channel`) and collapsing mid-circuit measurements
+(:class:`Collapse`). ``measurements`` are the *terminal* ones, whose bits make each outcome string
+in their order: no operation touches a measured qubit afterwards, so placing every ``M`` at the
+end is the same circuit. (qibo turns a measurement that a later gate touches into a collapsing
+one; the raw reader does the same, so such a measurement lands in ``ops`` as a ``Collapse``.)
+
+The common case, gates and terminal measurements only, stays a plain loop in :meth:`to_circuit`.
+Channels and collapsing measurements are simulated with a density matrix, which gives exactly the
+statistics of qibo's repeated execution (a collapse without classical feedback is a complete
+dephasing of its qubits), in one run instead of one per shot.
 """
 
 from __future__ import annotations
@@ -17,12 +24,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .matrices import Matrix
+
 if TYPE_CHECKING:  # pragma: no cover
     from qibo import Circuit
 
 #: Hard ceilings at parse level; a server applies its devices' (smaller) limits on top.
 MAX_QUBITS = 64
 MAX_OPS = 200_000
+#: Widest circuit simulated as a density matrix (noise channels, collapsing measurements,
+#: ``density_matrix=True``): 4**n amplitudes, 16 MiB at 10 qubits. Devices may set less.
+MAX_DENSITY_QUBITS = 10
 
 
 class GateSpec(NamedTuple):
@@ -63,31 +75,119 @@ GATE_SPECS: dict[str, GateSpec] = {
     "RZZ": GateSpec(2, _T),
 }
 
+#: Gates that only qibo's raw JSON carries (QASM 2.0 cannot say them), with the same signatures.
+#: ``Unitary`` and ``GeneralizedfSim`` also carry a matrix (:attr:`Op.matrix`).
+RAW_GATE_SPECS: dict[str, GateSpec] = {
+    **{name: GateSpec(2, ()) for name in ("iSWAP", "SiSWAP", "ECR", "SYC")},
+    "fSim": GateSpec(2, ("theta", "phi")),
+    "GeneralizedfSim": GateSpec(2, ("phi",)),
+    "RZX": GateSpec(2, _T),
+    "RXXYY": GateSpec(2, _T),
+    "RBS": GateSpec(2, _T),
+    "MS": GateSpec(2, ("phi0", "phi1", "theta")),
+    "CU2": GateSpec(2, ("phi", "lam")),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    """One gate: the qibo class name, the qubits in constructor order, then its parameters."""
+    """One gate: the qibo class name, the qubits in constructor order, then its parameters.
+
+    ``controls`` are the extra qubits of ``gate.controlled_by(...)``; ``matrix`` is the matrix of a
+    ``Unitary`` (acting on ``qubits``) or the 2 x 2 block of a ``GeneralizedfSim``.
+    """
 
     name: str
     qubits: tuple[int, ...]
     params: tuple[float, ...] = ()
+    controls: tuple[int, ...] = ()
+    matrix: Matrix | None = None
+
+    @property
+    def all_qubits(self) -> tuple[int, ...]:
+        """Every qubit the gate touches: its controls, then its own qubits."""
+        return self.controls + self.qubits
+
+
+@dataclass(frozen=True, slots=True)
+class KrausOperator:
+    """One operator of a Kraus or unitary channel: its qubits, its matrix, its probability.
+
+    ``probability`` is 1 for a Kraus channel's operators (the weight is in the matrix).
+    """
+
+    qubits: tuple[int, ...]
+    matrix: Matrix
+    probability: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One noise channel, by qibo class name, with validated parameters (see :mod:`.channels`).
+
+    ``qubits`` are all the qubits it acts on; ``params`` the class's numbers in constructor order
+    (``lam``; ``t1, t2, time, excited_population``; ``gamma``; ``p_0, p_1``); ``paulis`` the
+    ``(pauli string, probability)`` pairs of a ``PauliNoiseChannel``; ``operators`` those of a
+    ``KrausChannel``, ``UnitaryChannel`` or ``ReadoutErrorChannel``.
+    """
+
+    name: str
+    qubits: tuple[int, ...]
+    params: tuple[float, ...] = ()
+    paulis: tuple[tuple[str, float], ...] = ()
+    operators: tuple[KrausOperator, ...] = ()
+
+    @property
+    def all_qubits(self) -> tuple[int, ...]:
+        return self.qubits
+
+
+@dataclass(frozen=True, slots=True)
+class Collapse:
+    """A collapsing (mid-circuit) measurement: its bits are not in the outcome, its effect is."""
+
+    qubits: tuple[int, ...]
+    name: str = "M"
+
+    @property
+    def all_qubits(self) -> tuple[int, ...]:
+        return self.qubits
+
+
+#: What ``Program.ops`` holds.
+Operation = Op | Channel | Collapse
 
 
 @dataclass(frozen=True, slots=True)
 class Measurement:
-    """One ``M`` gate: its register name and the measured qubits in bit order."""
+    """One terminal ``M`` gate: its register, the measured qubits in bit order, bit-flip noise.
+
+    ``p0`` and ``p1`` are the per-qubit probabilities of reading 0 as 1 and 1 as 0 (qibo's
+    ``M(p0=..., p1=...)``), or None for a perfect readout.
+    """
 
     register: str
     qubits: tuple[int, ...]
+    p0: tuple[float, ...] | None = None
+    p1: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """A validated circuit: ``nqubits`` qubits, gates in order, then the terminal measurements."""
+    """A validated circuit: ``nqubits`` qubits, operations in order, then terminal measurements.
+
+    ``density_matrix`` is what the circuit asked for (``Circuit(n, density_matrix=True)``);
+    ``wire_names`` are the names it gave its qubits (on hardware, the physical qubits; see
+    :meth:`.devices.Device.check_program`); ``initial_state`` an optional state vector to start
+    from (simulators only; :func:`with_initial_state`).
+    """
 
     nqubits: int
-    ops: tuple[Op, ...]
+    ops: tuple[Operation, ...]
     measurements: tuple[Measurement, ...] = ()
+    density_matrix: bool = False
+    wire_names: tuple[int | str, ...] | None = None
+    initial_state: tuple[complex, ...] | None = None
 
     @property
     def nmeasured(self) -> int:
@@ -99,18 +199,34 @@ class Program:
         """Measured qubits in outcome-bit order."""
         return tuple(q for m in self.measurements for q in m.qubits)
 
+    @property
+    def is_noisy(self) -> bool:
+        """True if anything beyond gates and perfect terminal measurements is in the circuit."""
+        return any(type(op) is not Op for op in self.ops) or any(
+            m.p0 is not None or m.p1 is not None for m in self.measurements
+        )
+
+    @property
+    def runs_as_density_matrix(self) -> bool:
+        """Whether the worker simulates a density matrix: only for channels or collapses.
+
+        A noiseless circuit sent with ``density_matrix=True`` has the same outcome statistics as a
+        state vector, so it runs as one (faster, and without the density-matrix qubit limit).
+        """
+        return any(type(op) is not Op for op in self.ops)
+
     def gate_names(self) -> frozenset[str]:
         """The distinct gate class names used, for a device's native-gate check."""
         return frozenset(op.name for op in self.ops)
 
     def qubit_pairs(self) -> frozenset[tuple[int, int]]:
-        """Unordered qubit pairs acted on together by two-qubit gates, for a connectivity check.
+        """Unordered qubit pairs acted on together by multi-qubit operations, for connectivity.
 
         Three-qubit gates contribute all three pairs.
         """
         pairs: set[tuple[int, int]] = set()
         for op in self.ops:
-            qs = op.qubits
+            qs = op.all_qubits
             if len(qs) > 1:
                 for i, a in enumerate(qs):
                     for b in qs[i + 1 :]:
@@ -120,26 +236,93 @@ class Program:
     def to_circuit(self, **circuit_kwargs: Any) -> Circuit:
         """Build the qibo ``Circuit`` (imports qibo here, so only worker processes pay for it).
 
-        ``circuit_kwargs`` go to ``qibo.Circuit`` (e.g. ``density_matrix=True``).
+        ``circuit_kwargs`` go to ``qibo.Circuit``; ``density_matrix`` defaults to
+        :attr:`runs_as_density_matrix` and ``wire_names`` to the program's own.
         """
         from qibo import Circuit, gates
 
+        circuit_kwargs.setdefault("density_matrix", self.runs_as_density_matrix)
+        if self.wire_names is not None:
+            circuit_kwargs.setdefault("wire_names", list(self.wire_names))
         circuit = Circuit(self.nqubits, **circuit_kwargs)
         add = circuit.add
-        classes = {name: getattr(gates, name) for name in self.gate_names()}
+        classes = {name: getattr(gates, name) for name in self.gate_names() if name != "M"}
         for op in self.ops:
-            add(classes[op.name](*op.qubits, *op.params))
+            if type(op) is Op and op.matrix is None and not op.controls:
+                add(classes[op.name](*op.qubits, *op.params))
+            else:
+                add(_special(op, classes, gates))
         for m in self.measurements:
-            add(gates.M(*m.qubits, register_name=m.register))
+            if m.p0 is None and m.p1 is None:
+                add(gates.M(*m.qubits, register_name=m.register))
+            else:
+                add(gates.M(*m.qubits, register_name=m.register, p0=m.p0, p1=m.p1))
         return circuit
+
+    def qibo_initial_state(self) -> Any:
+        """The initial state as qibo's ``execute`` takes it (a density matrix when simulated as
+        one), or None to start from ``|0...0>``."""
+        if self.initial_state is None:
+            return None
+        import numpy as np
+
+        state = np.array(self.initial_state, dtype=complex)
+        return np.outer(state, state.conj()) if self.runs_as_density_matrix else state
+
+
+def _special(op: Operation, classes: dict[str, Any], gates: Any) -> Any:
+    """The qibo gate of an operation that is not a plain gate (matrix, controls, noise)."""
+    import numpy as np
+
+    if isinstance(op, Collapse):
+        # A collapse without classical feedback, over all shots, is a complete dephasing:
+        # qibo's PhaseDampingChannel with gamma=1 has the Kraus operators |0><0| and |1><1|.
+        return gates.KrausChannel(
+            [(q,) for q in op.qubits for _ in range(2)],
+            [np.diag([1.0, 0.0]), np.diag([0.0, 1.0])] * len(op.qubits),
+        )
+    if isinstance(op, Channel):
+        from .channels import build_channel
+
+        return build_channel(op, gates)
+    if op.name == "Unitary":
+        gate = gates.Unitary(np.array(op.matrix, dtype=complex), *op.qubits, check_unitary=False)
+    elif op.name == "GeneralizedfSim":
+        gate = gates.GeneralizedfSim(*op.qubits, np.array(op.matrix, dtype=complex), *op.params)
+    else:
+        gate = classes[op.name](*op.qubits, *op.params)
+    return gate.controlled_by(*op.controls) if op.controls else gate
+
+
+def with_initial_state(program: Program, value: Any) -> Program:
+    """``program`` starting from the state vector ``value`` (a list of ``[re, im]`` pairs).
+
+    ``None`` leaves the program as it is. Raises :class:`~.matrices.MatrixError` (a ValueError)
+    for a vector of the wrong length, too long, not finite or not normalised. Whether the device
+    may take an initial state at all is :meth:`.devices.Device.check_program`'s concern.
+    """
+    if value is None:
+        return program
+    from dataclasses import replace
+
+    from .matrices import read_state
+
+    return replace(program, initial_state=read_state(value, program.nqubits))
 
 
 __all__ = [
     "GATE_SPECS",
+    "MAX_DENSITY_QUBITS",
     "MAX_OPS",
     "MAX_QUBITS",
+    "RAW_GATE_SPECS",
+    "Channel",
+    "Collapse",
     "GateSpec",
+    "KrausOperator",
     "Measurement",
     "Op",
+    "Operation",
     "Program",
+    "with_initial_state",
 ]
