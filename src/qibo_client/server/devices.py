@@ -9,19 +9,26 @@ Two kinds, so that a client can exercise both paths of the real service:
   submission, naming the first gate at fault, rather than failing later in a worker.
 
 Everything here is plain data and pure Python: the HTTP process checks limits without importing
-qibo.
+qibo. :meth:`Device.check_program` is the one call the request path makes with a parsed program:
+it applies every device rule (width, density-matrix width, what hardware cannot do, ``wire_names``,
+``verbatim``) and returns the program as this device runs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
+
+from .program import MAX_DENSITY_QUBITS, Op, Program
 
 
 class _Op(Protocol):
-    name: str
-    qubits: tuple[int, ...]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def qubits(self) -> tuple[int, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ class Device:
     natives: frozenset[str] | None = None
     #: two-qubit couplings as sorted pairs; None means all-to-all.
     edges: frozenset[tuple[int, int]] | None = None
+    #: widest circuit simulated as a density matrix (noise channels, collapsing measurements).
+    max_density_qubits: int = MAX_DENSITY_QUBITS
 
     def check_nshots(self, nshots: Any) -> int:
         """Return the number of shots to run, or raise ValueError saying what is wrong."""
@@ -63,9 +72,85 @@ class Device:
                 f"{self.max_qubits}; pick a larger device or reduce the circuit"
             )
 
+    def check_program(self, program: Program, verbatim: bool = False) -> Program:
+        """Every rule of this device for ``program``; the program as the device runs it.
+
+        Raises ValueError naming the rule and its limit. On hardware the returned program's
+        ``wire_names`` are physical qubit numbers (the worker's transpiler starts from them, and
+        ``verbatim`` checks couplings on them); a simulator accepts any names and drops them.
+        """
+        self.check_qubits(program.nqubits)
+        if program.runs_as_density_matrix and program.nqubits > self.max_density_qubits:
+            raise ValueError(
+                f"noise channels and collapsing measurements are simulated with a density "
+                f"matrix, which device {self.name!r} does for at most {self.max_density_qubits} "
+                f"qubits; the circuit has {program.nqubits}"
+            )
+        if self.hardware_type != "hardware":
+            if verbatim:
+                self.check_verbatim(program.ops)
+            return replace(program, wire_names=None) if program.wire_names else program
+        self._check_hardware_can_run(program)
+        physical = self.physical_qubits(program.wire_names, program.nqubits)
+        if verbatim:
+            self.check_verbatim(
+                replace(op, qubits=tuple(physical[q] for q in op.qubits))
+                for op in program.ops
+                if isinstance(op, Op)
+            )
+        identity = physical == tuple(range(program.nqubits))
+        return replace(program, wire_names=None if identity else physical)
+
+    def _check_hardware_can_run(self, program: Program) -> None:
+        for index, op in enumerate(program.ops):
+            if not isinstance(op, Op):
+                what = "a collapsing measurement" if op.name == "M" else op.name
+                raise ValueError(
+                    f"operation {index} is {what}: device {self.name!r} is hardware and brings "
+                    "its own noise; run noise models and mid-circuit measurements on a simulator"
+                )
+        if any(m.p0 is not None or m.p1 is not None for m in program.measurements):
+            raise ValueError(
+                f"readout noise M(p0=..., p1=...) is for simulators; device {self.name!r} is "
+                "hardware and brings its own"
+            )
+        if program.initial_state is not None:
+            raise ValueError(
+                f"device {self.name!r} is hardware: it starts from |0...0>; prepare the initial "
+                "state with gates, or use a simulator"
+            )
+
+    def physical_qubits(
+        self, wire_names: tuple[int | str, ...] | None, nqubits: int
+    ) -> tuple[int, ...]:
+        """The physical qubit of each circuit qubit: named by ``wire_names`` (an integer ``k``
+        or ``"qk"``), or the first ones in order. Unknown or repeated names are a ValueError."""
+        if wire_names is None:
+            return tuple(range(nqubits))
+        physical = []
+        for name in wire_names:
+            text = name[1:] if isinstance(name, str) and name[:1] == "q" else name
+            number = int(text) if isinstance(text, str) and text.isdigit() else text
+            if not isinstance(number, int) or not 0 <= number < self.max_qubits:
+                raise ValueError(
+                    f"wire name {name!r:.40} is not a qubit of device {self.name!r}; its qubits "
+                    f"are 0 to {self.max_qubits - 1} (or q0 to q{self.max_qubits - 1})"
+                )
+            physical.append(number)
+        if len(set(physical)) != len(physical):
+            raise ValueError(f"wire_names {list(wire_names)} name the same qubit twice")
+        return tuple(physical)
+
     def check_verbatim(self, ops: Iterable[_Op]) -> None:
         """Raise ValueError naming the first gate the device cannot run exactly as written."""
         for index, op in enumerate(ops):
+            controls: tuple[int, ...] = getattr(op, "controls", ())
+            if self.natives is not None and controls:
+                raise ValueError(
+                    f"verbatim: gate {index} ({op.name} controlled by "
+                    f"{list(controls)}) is not native to device "
+                    f"{self.name!r}; submit with verbatim=false to let the server transpile it"
+                )
             if self.natives is not None and op.name not in self.natives:
                 natives = ", ".join(sorted(self.natives))
                 raise ValueError(
@@ -97,6 +182,7 @@ class Device:
             "status": "available",
             "max_shots": self.max_shots,
             "default_shots": self.default_shots,
+            "max_density_matrix_qubits": self.max_density_qubits,
         }
 
 
@@ -117,6 +203,7 @@ HW5 = Device(
     max_qubits=5,
     max_shots=100_000,
     hardware_type="hardware",
+    max_density_qubits=0,
     # qibo 0.3.6's NativeGates.default(): I|Z|RZ|M|GPI2|CZ.
     natives=frozenset({"I", "Z", "RZ", "GPI2", "CZ", "M"}),
     edges=_line(5),

@@ -31,6 +31,10 @@ basis rotation gates into the queue before the ``M`` (qibo's ``from_dict`` adds 
 time, a bug we do not copy), so the ``M`` itself is read as a Z measurement. Unnamed registers get
 the names qibo would give them (``register<k>`` for the k-th ``M`` of the queue). ``Barrier`` and
 ``Align`` change no outcome and are dropped once their qubits are checked.
+
+An optional top-level ``"initial_state"`` (a list of ``2**nqubits`` amplitudes, numbers or
+``[re, im]`` pairs; see :func:`.program.with_initial_state`) starts the circuit from that state
+vector. Kept inside the circuit object, it is stored with the job and read again on a restart.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from .program import (
     Op,
     Operation,
     Program,
+    with_initial_state,
 )
 
 #: Every gate class read from raw JSON, with its signature.
@@ -386,6 +391,11 @@ def program_from_raw(obj: Any) -> Program:
     for index, raw in enumerate(queue):
         reader.entry(index, raw)
     program = reader.program(density_matrix, wire_names)
+    if obj.get("initial_state") is not None:
+        try:
+            program = with_initial_state(program, obj["initial_state"])
+        except ValueError as error:
+            raise RawCircuitError(str(error)) from None
     if program.runs_as_density_matrix and nqubits > MAX_DENSITY_QUBITS:
         raise RawCircuitError(
             f"noise channels and collapsing measurements are simulated with a density matrix, "

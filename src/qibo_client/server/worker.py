@@ -139,7 +139,7 @@ def run_task(task: Task) -> Outcome:
         circuit = task.program.to_circuit()
         if task.device.hardware_type == "hardware" and not task.verbatim:
             circuit = transpile(circuit, task.device)
-        result = circuit(nshots=task.nshots)
+        result = circuit(task.program.qibo_initial_state(), nshots=task.nshots)
         counts = _counts(result, task.nshots, seed)
     except Exception as err:
         logger.debug("job %s failed", task.pid, exc_info=True)

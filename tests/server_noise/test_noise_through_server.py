@@ -1,0 +1,172 @@
+"""What qibo's raw JSON carries beyond QASM, run by a real server and compared with local qibo.
+
+Each circuit goes to the session's server (``cluster`` in tests/conftest.py) as the raw object of
+:mod:`raw_encoding`, and runs locally on qibo's numpy backend with a fixed seed. Counts agree when
+every outcome's counts differ by less than 5 standard deviations of the difference of two
+binomial draws (plus 3 counts of slack for outcomes near probability 0). Each test also checks a
+signature of what is being tested (the noise, the collapse, the initial state) so that a server
+that ignored it would fail.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+import requests
+
+qibo = pytest.importorskip("qibo")
+from qibo import Circuit, gates  # noqa: E402
+from qibo.backends import NumpyBackend  # noqa: E402
+from qibo.noise import DepolarizingError, NoiseModel  # noqa: E402
+from qibo.quantum_info import random_statevector, random_unitary  # noqa: E402
+from raw_encoding import circuit_raw  # noqa: E402
+
+NSHOTS = 2000
+
+
+def run_remote(
+    cluster: Any, circuit: Circuit, device: str = "sim", **fields: Any
+) -> dict[str, int]:
+    response = requests.post(
+        f"{cluster.url}/api/jobs/",
+        json={"circuit": circuit_raw(circuit), "nshots": NSHOTS, "device": device, **fields},
+        headers={"x-api-token": cluster.token, "Prefer": "wait=30"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    job = response.json()
+    assert job["status"] == "success", job
+    return job["frequencies"]
+
+
+def run_local(circuit: Circuit, initial_state: Any = None, seed: int = 7) -> dict[str, int]:
+    backend = NumpyBackend()
+    backend.set_seed(seed)
+    np.random.seed(seed)
+    result = backend.execute_circuit(circuit, initial_state, nshots=NSHOTS)
+    return {str(k): int(v) for k, v in result.frequencies(binary=True).items()}
+
+
+def assert_agree(remote: dict[str, int], local: dict[str, int]) -> None:
+    assert sum(remote.values()) == sum(local.values()) == NSHOTS
+    for key in set(remote) | set(local):
+        a, b = remote.get(key, 0), local.get(key, 0)
+        p = (a + b) / (2 * NSHOTS)
+        sigma = math.sqrt(2 * NSHOTS * p * (1 - p))
+        assert abs(a - b) <= 5 * sigma + 3, f"{key}: server {a}, local {b} (of {NSHOTS})"
+
+
+def share(counts: dict[str, int], keys: set[str]) -> float:
+    return sum(counts.get(key, 0) for key in keys) / NSHOTS
+
+
+def test_depolarizing_noise_model_on_ghz(cluster):
+    circuit = Circuit(3)
+    circuit.add(gates.H(0))
+    circuit.add(gates.CNOT(0, 1))
+    circuit.add(gates.CNOT(1, 2))
+    circuit.add(gates.M(0, 1, 2))
+    noise = NoiseModel()
+    noise.add(DepolarizingError(0.2))
+    noisy = noise.apply(circuit)
+    remote = run_remote(cluster, noisy)
+    assert_agree(remote, run_local(noisy))
+    assert share(remote, {"000", "111"}) < 0.97  # ideal GHZ gives only 000 and 111
+
+
+def test_thermal_relaxation_on_one_qubit(cluster):
+    circuit = Circuit(1, density_matrix=True)
+    circuit.add(gates.X(0))
+    circuit.add(gates.ThermalRelaxationChannel(0, [1.0, 0.8, 0.5, 0.1]))
+    circuit.add(gates.M(0))
+    remote = run_remote(cluster, circuit)
+    assert_agree(remote, run_local(circuit))
+    assert 0.2 < share(remote, {"0"}) < 0.5  # decay towards |0>: about 0.36
+
+
+def test_readout_error_on_a_bell_pair(cluster):
+    circuit = Circuit(2)
+    circuit.add(gates.H(0))
+    circuit.add(gates.CNOT(0, 1))
+    circuit.add(gates.M(0, 1, p0=0.1, p1={1: 0.3}))
+    remote = run_remote(cluster, circuit)
+    assert_agree(remote, run_local(circuit))
+    assert share(remote, {"01", "10"}) > 0.1  # a perfect readout never gives 01 or 10
+
+
+def test_collapsing_mid_circuit_measurement(cluster):
+    circuit = Circuit(2)
+    circuit.add(gates.H(0))
+    circuit.add(gates.M(0, collapse=True))
+    circuit.add(gates.H(0))
+    circuit.add(gates.M(1))  # qibo turns this one into a collapse too: CNOT touches qubit 1 next
+    circuit.add(gates.CNOT(0, 1))
+    circuit.add(gates.M(0, 1))
+    remote = run_remote(cluster, circuit)
+    assert_agree(remote, run_local(circuit))
+    assert set(remote) <= {"00", "11"}
+    assert 0.4 < share(remote, {"00"}) < 0.6  # without the collapse H H gives 00 always
+
+
+def test_gates_that_qasm_cannot_say(cluster):
+    circuit = Circuit(3)
+    circuit.add(gates.H(0))
+    circuit.add(gates.RY(1, 0.7))
+    circuit.add(gates.iSWAP(0, 1))
+    circuit.add(gates.fSim(1, 2, 0.4, 0.9))
+    circuit.add(gates.RZX(0, 2, 1.1))
+    circuit.add(gates.ECR(2, 0))
+    circuit.add(gates.Unitary(random_unitary(4, seed=11), 1, 2))
+    circuit.add(gates.SiSWAP(0, 2))
+    circuit.add(gates.RXXYY(0, 1, 0.3))
+    circuit.add(gates.GeneralizedfSim(1, 2, random_unitary(2, seed=12), 0.5))
+    circuit.add(gates.CU2(2, 1, 0.2, 0.6))
+    circuit.add(gates.SYC(0, 1))
+    circuit.add(gates.Align(2, delay=10))
+    circuit.add(gates.M(0, 1, 2))
+    remote = run_remote(cluster, circuit)
+    assert_agree(remote, run_local(circuit))
+    assert len(remote) >= 4  # a spread-out distribution, not one outcome
+
+
+def test_controlled_by_gate(cluster):
+    circuit = Circuit(3)
+    circuit.add(gates.H(0))
+    circuit.add(gates.X(1))
+    circuit.add(gates.RY(2, 2.0).controlled_by(0, 1))
+    circuit.add(gates.M(0, 1, 2))
+    remote = run_remote(cluster, circuit)
+    assert_agree(remote, run_local(circuit))
+    assert share(remote, {"110"}) < 0.2 and share(remote, {"111"}) > 0.3  # rotated when q0=1
+
+
+def test_initial_state_on_a_simulator(cluster):
+    state = random_statevector(4, seed=5)
+    circuit = Circuit(2)
+    circuit.add(gates.CNOT(0, 1))
+    circuit.add(gates.M(0, 1))
+    raw = circuit_raw(circuit)
+    raw["initial_state"] = [[float(a.real), float(a.imag)] for a in state]
+    response = requests.post(
+        f"{cluster.url}/api/jobs/",
+        json={"circuit": raw, "nshots": NSHOTS, "device": "sim"},
+        headers={"x-api-token": cluster.token, "Prefer": "wait=30"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    remote = response.json()["frequencies"]
+    assert_agree(remote, run_local(circuit, initial_state=state))
+    assert share(remote, {"00"}) < 0.9  # not |00>
+
+
+def test_wire_names_on_hw5_run_as_local_qibo(cluster):
+    circuit = Circuit(2, wire_names=[3, 4])
+    circuit.add(gates.H(0))
+    circuit.add(gates.CNOT(0, 1))
+    circuit.add(gates.RX(1, 0.4))
+    circuit.add(gates.M(0, 1))
+    remote = run_remote(cluster, circuit, device="hw5")
+    assert_agree(remote, run_local(circuit))
