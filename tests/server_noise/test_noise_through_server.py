@@ -171,3 +171,48 @@ def test_wire_names_on_hw5_run_as_local_qibo(cluster):
     circuit.add(gates.M(0, 1))
     remote = run_remote(cluster, circuit, device="hw5")
     assert_agree(remote, run_local(circuit))
+
+
+def _hostile(kind: str) -> dict[str, Any]:
+    circuit = Circuit(2, density_matrix=True)
+    circuit.add(gates.H(0))
+    circuit.add(gates.DepolarizingChannel((0,), 0.1))
+    circuit.add(gates.M(0, 1))
+    raw = circuit_raw(circuit)
+    entry = raw["queue"][1]
+    if kind == "non-unitary":
+        raw["queue"][0] = {"_class": "Unitary", "init_args": [[[1, 1], [0, 1]], 0]}
+    elif kind == "huge":
+        raw["nqubits"], raw["wire_names"] = 8, None
+        raw["queue"][0] = {"_class": "Unitary", "init_args": [[[1] * 256] * 256, *range(8)]}
+    elif kind == "probability":
+        entry["init_kwargs"]["lam"] = 7.0
+    elif kind == "unknown channel":
+        entry["_class"] = "os.system"
+    elif kind == "wide density matrix":
+        raw["nqubits"], raw["wire_names"] = 14, None
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail"),
+    [
+        ("non-unitary", "queue[0] (Unitary): Unitary matrix is not unitary"),
+        ("huge", "queue[0] (Unitary): Unitary matrix acts on 8 qubits; at most 6 are supported"),
+        ("probability", "queue[1] (DepolarizingChannel): lam must be in [0, 1.33333], got 7.0"),
+        ("unknown channel", "queue[1] (os.system): unsupported gate class 'os.system'"),
+        ("wide density matrix", "density matrix, for at most 10 qubits; this circuit has 14"),
+    ],
+)
+def test_hostile_raw_is_a_400_naming_it_and_nothing_is_stored(cluster, kind, detail):
+    token = cluster.add_user(f"hostile-{kind.replace(' ', '-')}@example.org")
+    headers = {"x-api-token": token}
+    response = requests.post(
+        f"{cluster.url}/api/jobs/",
+        json={"circuit": _hostile(kind), "nshots": 10},
+        headers={**headers, "Prefer": "wait=5"},
+        timeout=60,
+    )
+    assert response.status_code == 400, response.text
+    assert detail in response.json()["detail"]
+    assert requests.get(f"{cluster.url}/api/jobs/", headers=headers, timeout=60).json() == []

@@ -80,6 +80,8 @@ class Device:
         ``verbatim`` checks couplings on them); a simulator accepts any names and drops them.
         """
         self.check_qubits(program.nqubits)
+        if self.hardware_type == "hardware":
+            self._check_hardware_can_run(program)
         if program.runs_as_density_matrix and program.nqubits > self.max_density_qubits:
             raise ValueError(
                 f"noise channels and collapsing measurements are simulated with a density "
@@ -90,7 +92,6 @@ class Device:
             if verbatim:
                 self.check_verbatim(program.ops)
             return replace(program, wire_names=None) if program.wire_names else program
-        self._check_hardware_can_run(program)
         physical = self.physical_qubits(program.wire_names, program.nqubits)
         if verbatim:
             self.check_verbatim(
