@@ -85,6 +85,13 @@ _UNITARY_KWARGS = frozenset({"name", "draw_label", "check_unitary", "trainable"}
 _M_KWARGS = frozenset({"register_name", "collapse", "basis", "p0", "p1"})
 _BASES = frozenset({"X", "Y", "Z"})
 _DROPPED = frozenset({"Barrier", "Align"})
+#: The init_kwargs each gate may carry (its parameters, ``trainable``, GeneralizedfSim's block).
+_ALLOWED_KWARGS = {
+    name: frozenset(spec.params)
+    | _GATE_KWARGS_EXTRA
+    | ({"unitary"} if name == "GeneralizedfSim" else set())
+    for name, spec in _SPECS.items()
+}
 _SUPPORTED = " ".join([*_SPECS, "Unitary", "M", *sorted(_DROPPED), *sorted(CHANNELS)])
 
 
@@ -168,7 +175,8 @@ class _Reader:
             raise self.fail(f"unsupported gate class {name!r:.40}; supported are {_SUPPORTED}")
 
     def add(self, op: Operation) -> None:
-        self.touch(op.all_qubits)
+        if self.open:
+            self.touch(op.all_qubits)
         self.ops.append(op)
 
     def touch(self, qubits: tuple[int, ...]) -> None:
@@ -207,8 +215,7 @@ class _Reader:
         qubits = self.qubits(args)
         if len(qubits) != spec.nqubits and name != "I":  # I takes any number of qubits
             raise self.fail(f"{name} acts on {spec.nqubits} qubit(s), got {len(qubits)}")
-        extra = {"unitary"} if name == "GeneralizedfSim" else set()
-        kwargs = self.kwargs(raw, frozenset(spec.params) | _GATE_KWARGS_EXTRA | extra)
+        kwargs = self.kwargs(raw, _ALLOWED_KWARGS[name])
         params = []
         for param in spec.params:
             value: Any = kwargs.get(param)
