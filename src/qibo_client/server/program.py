@@ -78,7 +78,10 @@ GATE_SPECS: dict[str, GateSpec] = {
 #: Gates that only qibo's raw JSON carries (QASM 2.0 cannot say them), with the same signatures.
 #: ``Unitary`` and ``GeneralizedfSim`` also carry a matrix (:attr:`Op.matrix`).
 RAW_GATE_SPECS: dict[str, GateSpec] = {
-    **{name: GateSpec(2, ()) for name in ("iSWAP", "SiSWAP", "ECR", "SYC")},
+    **{name: GateSpec(2, ()) for name in ("iSWAP", "SiSWAP", "SiSWAPDG", "ECR", "SYC")},
+    "U1q": GateSpec(1, ("theta", "phi")),
+    "GIVENS": GateSpec(2, _T),
+    "DEUTSCH": GateSpec(3, _T),
     "fSim": GateSpec(2, ("theta", "phi")),
     "GeneralizedfSim": GateSpec(2, ("phi",)),
     "RZX": GateSpec(2, _T),

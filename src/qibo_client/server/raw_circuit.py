@@ -78,6 +78,7 @@ _CONTROLLED_BY_DEFAULT = frozenset(
         "CU3",
         "TOFFOLI",
         "CCZ",
+        "DEUTSCH",
     }
 )
 _GATE_KWARGS_EXTRA = frozenset({"trainable"})
