@@ -13,7 +13,7 @@ import pytest
 from qibo_client.server.devices import HW5, SIM
 from qibo_client.server.program import Program, with_initial_state
 from qibo_client.server.raw_circuit import program_from_raw
-from qibo_client.server.runner import Task, run_task
+from qibo_client.server.worker import Task, run_task
 
 
 def raw(*queue: dict, nqubits: int = 2, wire_names: list | None = None) -> Program:
