@@ -123,7 +123,6 @@ def test_density_matrix_width_is_a_device_limit():
 
 
 def test_hw5_runs_the_program_check_program_returns_on_its_physical_qubits():
-    pytest.importorskip("qibo")
     program = HW5.check_program(raw(g("H", 0), g("CNOT", 0, 1), M01, wire_names=[4, 2]))
     outcome = run_task(Task("p1", program, 200, HW5, verbatim=False))
     assert outcome.ok, outcome.stderr

@@ -16,13 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 import requests
-
-qibo = pytest.importorskip("qibo")
-from qibo import Circuit, gates  # noqa: E402
-from qibo.backends import NumpyBackend  # noqa: E402
-from qibo.noise import DepolarizingError, NoiseModel  # noqa: E402
-from qibo.quantum_info import random_statevector, random_unitary  # noqa: E402
-from raw_encoding import circuit_raw  # noqa: E402
+from qibo import Circuit, gates
+from qibo.backends import NumpyBackend
+from qibo.noise import DepolarizingError, NoiseModel
+from qibo.quantum_info import random_statevector, random_unitary
+from raw_encoding import circuit_raw
 
 NSHOTS = 2000
 
@@ -220,3 +218,46 @@ def test_hostile_raw_is_a_400_naming_it_and_nothing_is_stored(cluster, kind, det
     assert response.status_code == 400, response.text
     assert detail in response.json()["detail"]
     assert requests.get(f"{cluster.url}/api/jobs/", headers=headers, timeout=60).json() == []
+
+
+def post(cluster: Any, circuit: Circuit, **fields: Any) -> requests.Response:
+    return requests.post(
+        f"{cluster.url}/api/jobs/",
+        json={"circuit": circuit_raw(circuit), "nshots": 100, **fields},
+        headers={"x-api-token": cluster.token, "Prefer": "wait=30"},
+        timeout=60,
+    )
+
+
+def test_submission_applies_the_device_rules(cluster: Any) -> None:
+    """Wire names, verbatim couplings, initial states and noise are checked when a job arrives."""
+    chip = Circuit(2, wire_names=[1, 3])  # physical qubits 1 and 3 are not coupled on hw5's line
+    chip.add(gates.GPI2(0, 0.0))
+    chip.add(gates.CZ(0, 1))
+    chip.add(gates.M(0, 1))
+    refused = post(cluster, chip, device="hw5", verbatim=True)
+    assert refused.status_code == 400
+    assert "couples qubits" in refused.json()["detail"]
+
+    unknown = Circuit(2, wire_names=["q9", 3])
+    unknown.add(gates.H(0))
+    unknown.add(gates.M(0, 1))
+    refused = post(cluster, unknown, device="hw5")
+    assert refused.status_code == 400
+    assert "wire name 'q9'" in refused.json()["detail"]
+
+    plain = Circuit(2)
+    plain.add(gates.M(0, 1))
+    ran = post(cluster, plain, initial_state=[0, 0, 0, [1, 0]])
+    assert ran.status_code == 200
+    assert ran.json()["frequencies"] == {"11": 100}
+    refused = post(cluster, plain, device="hw5", initial_state=[0, 0, 0, 1])
+    assert refused.status_code == 400
+    assert "hardware" in refused.json()["detail"]
+
+    noisy = Circuit(2)
+    noisy.add(gates.DepolarizingChannel((0,), 0.1))
+    noisy.add(gates.M(0, 1))
+    refused = post(cluster, noisy, device="hw5")
+    assert refused.status_code == 400
+    assert "DepolarizingChannel" in refused.json()["detail"]

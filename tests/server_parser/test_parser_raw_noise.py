@@ -13,17 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from qibo import Circuit, gates
 
 from qibo_client.server.program import MAX_DENSITY_QUBITS, Channel, KrausOperator
 from qibo_client.server.raw_circuit import RawCircuitError, program_from_raw
 
-qibo = pytest.importorskip("qibo")
-import numpy as np  # noqa: E402
-from qibo import Circuit, gates  # noqa: E402
-
 sys.path.insert(0, str(Path(__file__).parent.parent / "server_noise"))
-from raw_encoding import circuit_raw  # noqa: E402
+from raw_encoding import circuit_raw
 
 X = [[0, 1], [1, 0]]
 

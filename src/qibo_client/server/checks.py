@@ -205,12 +205,15 @@ def check_job(
             raise ValueError(f"unknown project {project!r}; yours are: {yours}")
         shots = device.check_nshots(payload.get("nshots"))
         seed = check_seed(payload.get("seed"))
-        program = parse_circuit(circuit)
-        device.check_qubits(program.nqubits)
+        initial_state = payload.get("initial_state")
+        if initial_state is not None:
+            if not isinstance(circuit, dict):
+                raise ValueError("initial_state needs the circuit as qibo's raw JSON object")
+            # Kept inside the stored circuit, so a restart reads it again with the circuit.
+            circuit = {**circuit, "initial_state": initial_state}
+        program = device.check_program(parse_circuit(circuit), verbatim=verbatim)
         if program.nmeasured == 0:
             raise ValueError("the circuit measures nothing: add measurements (M gates)")
-        if verbatim:
-            device.check_verbatim(program.ops)
     except (ValueError, TypeError) as err:
         raise refuse(400, str(err)) from err
     circuit_json = json.dumps(circuit, separators=(",", ":"))

@@ -88,7 +88,9 @@ class ServerState:
         for row in self.store.unfinished_jobs():
             try:
                 device = self.devices.get(row["device"])
-                program = parse_circuit(json.loads(row["circuit"]))
+                program = device.check_program(
+                    parse_circuit(json.loads(row["circuit"])), verbatim=bool(row["verbatim"])
+                )
             except ValueError as err:
                 self.store.finish_job(
                     row["pid"], status=Status.ERROR.value, stderr=f"cannot rerun: {err}"
