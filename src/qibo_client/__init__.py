@@ -32,6 +32,7 @@ _LAZY = {
     "UnsupportedCircuitError": "qibo_client.config",
     "TransportError": "qibo_client.config",
     "WaitInterrupted": "qibo_client.config",
+    "SubmissionUncertainError": "qibo_client.config",
 }
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "QiboApiError",
     "QiboClientError",
     "RemoteTIIBackend",
+    "SubmissionUncertainError",
     "TransportError",
     "UnsupportedCircuitError",
     "WaitInterrupted",
@@ -68,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         MalformedResponseError,
         QiboApiError,
         QiboClientError,
+        SubmissionUncertainError,
         TransportError,
         UnsupportedCircuitError,
         WaitInterrupted,

@@ -5,10 +5,13 @@ JSON (the model is qiskit-ionq's ``ionq_client.py``); it decides nothing about w
 or batching, which :mod:`~qibo_client.waiting`, the transport and :mod:`~qibo_client.batch` own.
 Everything above it (``Job``, batches, ``Client``) talks to the server only through these methods.
 
-:class:`ServerFeatures` says which extensions of our servers this one has: server-side holds
-(``?wait=`` / ``Prefer: wait``) and the batch endpoints. Each starts unknown (None) and is learnt
-the first time it is tried; :meth:`ServerFeatures.from_version` reads a version answer that lists
-the server's ``extensions`` (issue 9), after which only listed extensions are used.
+:class:`ServerFeatures` says which extensions of our servers this one has: the circuit formats
+it takes, server-side holds (``?wait=`` / ``Prefer: wait``), the batch endpoints and idempotency
+keys. :meth:`ServerFeatures.from_version` reads the version answer, which every client asks for
+once: a server that lists ``extensions`` there is believed, and one that lists nothing (TII's
+service) gets the base protocol alone: ``circuit.raw``, plain polling, batches one job at a time,
+and no re-sending of a POST that may have reached it. Only a client that skipped the version check
+learns holds and batches by trying them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from typing import Any
 from qibo_client.config import MalformedResponseError
 from qibo_client.protocol import (
     BATCH_PATH,
+    EXTENSION_BATCH,
+    EXTENSION_IDEMPOTENCY,
+    EXTENSION_QASM,
+    EXTENSION_WAIT,
+    EXTENSIONS_KEY,
     BULK_DELETE_PATH,
     DISK_QUOTA_PATH,
     IDEMPOTENCY_HEADER,
@@ -32,6 +40,7 @@ from qibo_client.protocol import (
     VERSION_PATH,
     job_path,
 )
+from qibo_client.settings import CIRCUIT_QASM, CIRCUIT_RAW
 from qibo_client.transport import (
     MAX_RESPONSE_BYTES,
     ApiSession,
@@ -39,9 +48,9 @@ from qibo_client.transport import (
     parse_json,
 )
 
-#: Names a version answer's ``extensions`` list uses for each feature.
-HOLD_EXTENSION = "wait"
-BATCH_EXTENSION = "batch"
+#: Older names of the constants in :mod:`qibo_client.protocol`.
+HOLD_EXTENSION = EXTENSION_WAIT
+BATCH_EXTENSION = EXTENSION_BATCH
 
 
 @dataclass
@@ -50,17 +59,31 @@ class ServerFeatures:
 
     holds: bool | None = None
     batches: bool | None = None
-    #: True once set from a version answer's extension list: nothing is learnt by trying then.
+    #: Takes OpenQASM 2.0 text (else, or when unknown, circuits go as ``circuit.raw``).
+    qasm: bool | None = None
+    #: Honours ``Idempotency-Key`` (else, or when unknown, a POST is never re-sent once it may
+    #: have reached the server).
+    idempotency: bool | None = None
+    #: True once set from a version answer: nothing is learnt by trying then.
     listed: bool = False
 
     @classmethod
     def from_version(cls, body: Any) -> ServerFeatures:
-        """From a version answer: its ``extensions`` list if it has one, else all unknown."""
-        extensions = body.get("extensions") if isinstance(body, dict) else None
-        if not isinstance(extensions, list):
-            return cls()
-        names = {str(name) for name in extensions}
-        return cls(HOLD_EXTENSION in names, BATCH_EXTENSION in names, listed=True)
+        """From a version answer: its ``extensions`` list, or the base protocol without one."""
+        extensions = body.get(EXTENSIONS_KEY) if isinstance(body, dict) else None
+        names = {str(name) for name in extensions} if isinstance(extensions, list) else set()
+        return cls(
+            holds=EXTENSION_WAIT in names,
+            batches=EXTENSION_BATCH in names,
+            qasm=EXTENSION_QASM in names,
+            idempotency=EXTENSION_IDEMPOTENCY in names,
+            listed=True,
+        )
+
+    @property
+    def circuit_format(self) -> str:
+        """``"qasm"`` where the server says it takes QASM, else ``"raw"``."""
+        return CIRCUIT_QASM if self.qasm else CIRCUIT_RAW
 
     def learn_holds(self, supported: bool) -> None:
         """Record what a held request showed (ignored when the server listed its extensions)."""
@@ -123,10 +146,15 @@ class ServerApi:
         headers = {IDEMPOTENCY_HEADER: key or uuid.uuid4().hex}
         if seconds > 0:
             headers[PREFER_HEADER] = f"wait={seconds:.3g}"
-        # Idempotent: every submission carries a key our servers honour (issue 9 will decide it
-        # per server from its extension list; a server that does not honour keys gets False).
+        # Re-sent after it may have reached the server only where the server lists idempotency
+        # keys; anywhere else a second POST could queue (and bill) the job twice.
         response = self.session.call(
-            "POST", path, json_body=body, headers=headers, extra_read=seconds, idempotent=True
+            "POST",
+            path,
+            json_body=body,
+            headers=headers,
+            extra_read=seconds,
+            idempotent=self.features.idempotency is True,
         )
         return parse_json(response)
 

@@ -2,12 +2,13 @@
 
 qibo finds a backend by importing the module named after it and calling
 ``qibo_client.MetaBackend.load(**kwargs)`` (``MetaBackend().list_available()`` for
-``qibo.list_available_backends``); the same class is published under the ``qibo.backends``
-entry point. ``RemoteTIIBackend`` subclasses ``NumpyBackend`` so that everything qibo computes
+``qibo.list_available_backends``). qibo reads no entry points: the ``qibo.backends`` entry point
+this package also declares is for tools that list plugins, not how qibo finds it. ``RemoteTIIBackend`` subclasses ``NumpyBackend`` so that everything qibo computes
 locally (matrices, Hamiltonians, optimisers, quantum-info helpers) keeps working; only circuit
 execution goes to the cluster:
 
-    backend -> qasm (refusals, bases) -> Client.submit -> Job.frequencies -> outcomes -> backend
+    backend -> export (refusals, bases; QASM or circuit.raw as the server lists) -> Client.submit
+            -> Job.frequencies -> outcomes -> backend
 
 Runs remotely: any circuit of QASM-expressible gates ending in measurements (Z, X or Y basis,
 named registers, any qubit order), with ``frequencies``/``samples``/``probabilities`` from the
@@ -41,8 +42,14 @@ from qibo_client import __version__
 from qibo_client.config import TII_URL, ConfigurationError, UnsupportedCircuitError
 from qibo_client.outcomes import STATE_HINT, RemoteMeasurementOutcomes
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
-from qibo_client.qasm import to_qasm
-from qibo_client.settings import SUBMIT_HOLD, JobOptions, resolve, token_available
+from qibo_client.export import check_exportable, export_circuit
+from qibo_client.settings import (
+    CIRCUIT_AUTO,
+    SUBMIT_HOLD,
+    JobOptions,
+    resolve,
+    token_available,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from qibo_client.qibo_client import Client
@@ -65,7 +72,8 @@ class RemoteTIIBackend(NumpyBackend):
     ``QIBO_CLIENT_TOKEN`` and ``QIBO_CLIENT_URL``, then TII's service for the URL); ``device`` is
     the cluster partition (``"sim"``: the ideal simulator), shown by qibo as the backend's
     platform; ``timeout`` bounds the wait for each result in seconds (None: no limit; a job that
-    outlives it stays on the server, see ``JobTimeoutError``).
+    outlives it stays on the server, see ``JobTimeoutError``); ``circuit_format`` is ``"auto"``
+    (QASM where the server lists it, qibo's ``circuit.raw`` elsewhere), ``"qasm"`` or ``"raw"``.
     """
 
     def __init__(
@@ -76,12 +84,13 @@ class RemoteTIIBackend(NumpyBackend):
         project: str = DEFAULT_PROJECT,
         verbatim: bool = False,
         timeout: float | None = None,
+        circuit_format: str = CIRCUIT_AUTO,
     ) -> None:
         super().__init__()
         self.name = "qibo-client"
         self.platform = device
         #: What every circuit of this backend carries (shots come with each execution).
-        self.options = JobOptions(device, project, verbatim)
+        self.options = JobOptions(device, project, verbatim, circuit_format=circuit_format)
         self.timeout = timeout
         settings = resolve(
             url,
@@ -127,8 +136,8 @@ class RemoteTIIBackend(NumpyBackend):
         """Run ``circuit`` on the cluster; ``nshots=None`` means the device's default."""
         if initial_state is not None:
             raise UnsupportedCircuitError(_INITIAL_STATE_HINT)
-        qasm = to_qasm(circuit)
-        job = self.client.submit(qasm, options=self._options(nshots), wait=SUBMIT_HOLD)
+        payload = self._encode(circuit)
+        job = self.client.submit(payload, options=self._options(nshots), wait=SUBMIT_HOLD)
         logger.debug("Circuit of %d qubits sent as job %s", circuit.nqubits, job.pid)
         return self._outcomes(circuit, job.frequencies(timeout=self.timeout))
 
@@ -149,8 +158,8 @@ class RemoteTIIBackend(NumpyBackend):
         """
         if initial_states is not None:
             raise UnsupportedCircuitError(_INITIAL_STATE_HINT)
-        texts = [to_qasm(circuit) for circuit in circuits]  # refuse before anything is queued
-        jobs = self.client.submit_many(texts, options=self._options(nshots), wait=SUBMIT_HOLD)
+        payloads = [self._encode(circuit) for circuit in circuits]  # refuse before queueing
+        jobs = self.client.submit_many(payloads, options=self._options(nshots), wait=SUBMIT_HOLD)
         unfinished = [job for job in jobs if not job.is_final]
         if unfinished:
             self.client.wait_all(unfinished, timeout=self.timeout)
@@ -158,6 +167,18 @@ class RemoteTIIBackend(NumpyBackend):
             self._outcomes(circuit, job.frequencies())
             for circuit, job in zip(circuits, jobs, strict=True)
         ]
+
+    def _encode(self, circuit: Any) -> Any:
+        """What goes on the wire for ``circuit``, in the chosen format or the server's.
+
+        What no format can carry is refused before any connection is made; with a forced format,
+        everything that format refuses is too.
+        """
+        check_exportable(circuit)
+        chosen = self.options.circuit_format
+        if chosen == CIRCUIT_AUTO:
+            chosen = self.client.features.circuit_format
+        return export_circuit(circuit, chosen, chosen)
 
     def _options(self, nshots: int | None) -> JobOptions:
         """What every submission of this backend carries; ``nshots=None``: the device default."""
@@ -199,7 +220,7 @@ class MetaBackend:
                 f"platform={platform!r} and device={device!r} disagree; they are synonyms here, "
                 "pass only one."
             )
-        allowed = {"token", "url", "project", "verbatim", "timeout"}
+        allowed = {"token", "url", "project", "verbatim", "timeout", "circuit_format"}
         unknown = sorted(set(kwargs) - allowed)
         if unknown:
             raise ConfigurationError(

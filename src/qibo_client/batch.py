@@ -35,7 +35,7 @@ NO_BATCH_STATUSES = frozenset({404, 405})
 
 def submit_batches(
     api: ServerApi,
-    texts: Sequence[str],
+    texts: Sequence[Any],
     nbits: Sequence[int | None],
     options: JobOptions,
     *,

@@ -15,7 +15,9 @@ from typing import Any
 from qibo_client.protocol import TERMINAL_STATUSES as _TERMINAL_STATUSES
 
 #: TII's service: ``qibo_client.tii.TII`` points here unless ``QIBO_CLIENT_URL`` says otherwise.
-TII_URL = "https://cloud.qibo.science"
+#: (The address TII's own wrapper ``tii-quantum`` 0.1.2 uses; ``https://cloud.qibo.science`` was
+#: the older one.)
+TII_URL = "https://q-cloud.tii.ae"
 #: Environment variables read when an argument is omitted.
 TOKEN_ENV = "QIBO_CLIENT_TOKEN"  # noqa: S105 - the variable's name, not a token
 URL_ENV = "QIBO_CLIENT_URL"
@@ -70,6 +72,19 @@ class TransportError(QiboClientError, ConnectionError):
     """The server could not be reached, even after the configured retries."""
 
     default_message = "Could not reach the server"
+
+
+class SubmissionUncertainError(TransportError):
+    """A submission failed after it may have reached the server: the job may exist, or not.
+
+    Raised instead of re-sending the POST to a server that does not honour idempotency keys,
+    where a second POST could queue (and bill) the job twice.
+    """
+
+    default_message = (
+        "The submission may or may not have reached the server. Look at your jobs "
+        "(client.jobs(), or `qibo-client jobs`) before submitting it again."
+    )
 
 
 class QiboApiError(QiboClientError):
@@ -222,6 +237,7 @@ __all__ = [
     "QiboApiError",
     "QiboClientError",
     "RateLimitError",
+    "SubmissionUncertainError",
     "TransportError",
     "UnknownJobStatusError",
     "UnsafeResultError",

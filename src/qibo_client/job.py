@@ -88,10 +88,13 @@ class Job:
         nbits: int | None = None,
         nshots: int | None = None,
         progress: bool = False,
+        circuit: Any = None,
     ) -> None:
         self.pid = pid
         self.api = api
         self.progress = progress
+        #: The qibo Circuit this job runs, when it was submitted from one (for :meth:`result`).
+        self.circuit = circuit
         self._nbits = nbits
         self._nshots = nshots
         self._data: dict[str, Any] = {"pid": pid}
@@ -232,6 +235,19 @@ class Job:
             logger.debug("Job %s: no readable error log in its download: %s", self.pid, error)
             return ""
         return log.decode("utf-8", "replace").strip()[-MAX_REASON_CHARS:]
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The job's qibo result: the same ``MeasurementOutcomes`` the qibo backend builds.
+
+        Waits for the job (raises :class:`JobFailedError` if it failed). Its registers are the
+        circuit's own measurement gates when the job was submitted from a Circuit; a job rebuilt
+        from its pid gets one register over all measured bits. This reads like the official
+        client's ``QiboJob.result()``, which loads the server's ``results.npy`` (never unpickled
+        here: the counts come from the job object).
+        """
+        from qibo_client.outcomes import outcomes_for
+
+        return outcomes_for(self.circuit, self.frequencies(timeout))
 
     def dense_frequencies(self, timeout: float | None = None) -> np.ndarray:
         """Counts as an int64 array of length ``2**m``, index = outcome bitstring as binary."""

@@ -145,6 +145,20 @@ class RemoteMeasurementOutcomes(MeasurementOutcomes):
         return dict(super().to_dict(), dtype="MeasurementOutcomes")
 
 
+def outcomes_for(circuit: Any, counts: Mapping[str, int]) -> RemoteMeasurementOutcomes:
+    """A job's result, bound to ``circuit``'s measurement gates; without a circuit, to one gate
+    over the measured bits (a job rebuilt from its pid), on a local numpy backend."""
+    from qibo import gates
+    from qibo.backends import NumpyBackend
+
+    if circuit is not None and getattr(circuit, "measurements", None):
+        measurements, nqubits = circuit.measurements, circuit.nqubits
+    else:
+        nbits = len(next(iter(counts), ""))
+        measurements, nqubits = [gates.M(*range(nbits))], nbits
+    return RemoteMeasurementOutcomes(measurements, counts, backend=NumpyBackend(), nqubits=nqubits)
+
+
 def _to_arrays(counts: Mapping[str, int], nbits: int) -> tuple[np.ndarray, np.ndarray]:
     """``{bitstring: count}`` -> (uint8 bit matrix, int64 counts), validated."""
     keys = list(counts)
@@ -183,4 +197,4 @@ def _keyed(counts: collections.Counter[int], nbits: int, binary: bool) -> collec
     return collections.Counter(counts)
 
 
-__all__ = ["STATE_HINT", "RemoteMeasurementOutcomes"]
+__all__ = ["STATE_HINT", "RemoteMeasurementOutcomes", "outcomes_for"]

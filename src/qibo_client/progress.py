@@ -18,6 +18,8 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from qibo_client.protocol import ESTIMATE_KEYS, QUEUE_POSITION_KEYS, first_of
+
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Self
 
@@ -52,10 +54,10 @@ def progress_enabled(setting: bool | None = None) -> bool:
 def describe(job: dict[str, Any], elapsed: float) -> str:
     """One line: status, queue position, estimated wait, elapsed time."""
     parts = [f"job {job.get('pid', '?')}: {job.get('status', '?')}"]
-    position = job.get("queue_position")
+    position = first_of(job, QUEUE_POSITION_KEYS)
     if isinstance(position, int) and position > 0:
         parts.append(f"position {position} in queue")
-    etd = job.get("etd_seconds")
+    etd = first_of(job, ESTIMATE_KEYS)
     if isinstance(etd, (int, float)) and etd > 0:
         parts.append(f"about {etd:.0f} s left")
     parts.append(f"{elapsed:.0f} s elapsed")

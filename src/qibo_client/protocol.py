@@ -40,6 +40,19 @@ def sql_terminal_list() -> str:
     return "(" + ", ".join(f"'{status}'" for status in sorted(TERMINAL_STATUSES)) + ")"
 
 
+#: Where a job object may carry its queue position (ours, then the name the official client also
+#: reads), and its time estimate (ours: until the end; the other: until the start).
+QUEUE_POSITION_KEYS: Final = ("queue_position", "job_queue_position")
+ESTIMATE_KEYS: Final = ("etd_seconds", "seconds_to_job_start")
+
+
+def first_of(job: object, keys: tuple[str, ...]) -> object:
+    """The first of ``keys`` a job object has a non-null value for, or None."""
+    if not isinstance(job, dict):
+        return None
+    return next((job[key] for key in keys if job.get(key) is not None), None)
+
+
 # -- paths -------------------------------------------------------------------------------------
 
 VERSION_PATH: Final = "/api/qibo_version/"
@@ -76,6 +89,25 @@ MAX_IDEMPOTENCY_KEY: Final = 200
 #: Lowest qibo a client may run: ``MeasurementOutcomes(nqubits=)`` exists from 0.3.2 on.
 MIN_CLIENT_QIBO: Final = "0.3.2"
 
+# -- what a server supports beyond the base protocol ------------------------------------------
+
+#: The key of ``GET /api/qibo_version/``'s answer that lists a server's extensions. A server that
+#: sends no such list (TII's service, older servers of ours) speaks the base protocol only: qibo's
+#: ``circuit.raw``, no holds, no batches, no idempotency keys.
+EXTENSIONS_KEY: Final = "extensions"
+#: Circuits may be posted as OpenQASM 2.0 text.
+EXTENSION_QASM: Final = "qasm"
+#: Circuits may be posted as qibo's ``circuit.raw`` (what every server takes; listed for clarity).
+EXTENSION_RAW: Final = "raw"
+#: ``?wait=S`` and ``Prefer: wait=S`` hold an answer until the job ends.
+EXTENSION_WAIT: Final = "wait"
+#: ``POST``/``GET /api/jobs/batch/``.
+EXTENSION_BATCH: Final = "batch"
+#: ``Idempotency-Key`` on a POST: a re-sent submission never queues a second job.
+EXTENSION_IDEMPOTENCY: Final = "idempotency"
+#: An integer ``seed`` per job is honoured.
+EXTENSION_SEED: Final = "seed"
+
 # -- defaults ----------------------------------------------------------------------------------
 
 DEFAULT_DEVICE: Final = "sim"
@@ -88,6 +120,14 @@ __all__ = [
     "DEFAULT_DEVICE",
     "DEFAULT_PROJECT",
     "DISK_QUOTA_PATH",
+    "ESTIMATE_KEYS",
+    "EXTENSIONS_KEY",
+    "EXTENSION_BATCH",
+    "EXTENSION_IDEMPOTENCY",
+    "EXTENSION_QASM",
+    "EXTENSION_RAW",
+    "EXTENSION_SEED",
+    "EXTENSION_WAIT",
     "IDEMPOTENCY_HEADER",
     "JOBS_PATH",
     "KNOWN_STATUSES",
@@ -98,10 +138,12 @@ __all__ = [
     "MIN_CLIENT_QIBO",
     "PREFER_HEADER",
     "PROJECT_QUOTAS_PATH",
+    "QUEUE_POSITION_KEYS",
     "TERMINAL_STATUSES",
     "TOKEN_HEADER",
     "VERSION_PATH",
     "Status",
+    "first_of",
     "job_path",
     "sql_terminal_list",
 ]

@@ -43,7 +43,7 @@ def to_qasm(circuit: Any) -> str:
     if isinstance(circuit, str):
         return circuit
     check_exportable(circuit)
-    exportable = _with_standard_bases(circuit)
+    exportable = with_standard_bases(circuit)
     try:
         return str(exportable.to_qasm())
     except (NotImplementedError, ValueError, NameError, TypeError, KeyError) as error:
@@ -115,15 +115,18 @@ def _basis_translations(circuit: Any) -> dict[int, list[Any]]:
     return translations
 
 
-def _with_standard_bases(circuit: Any) -> Any:
+def with_standard_bases(circuit: Any, *, z_measurements: bool = False) -> Any:
     """The circuit itself when it needs no translation, else a translated look-alike.
 
     The copy shares the user's gate objects, except the measurement gates: ``Circuit.add`` points
     a measurement's result at the circuit it joins, so those are rebuilt (in the Z basis, their
     rotation already being in the queue) with the same qubits and register names.
+    ``z_measurements`` also rebuilds a circuit whose only bases are X: qibo's ``circuit.raw``
+    lists an X measurement's ``H`` *and* its basis, and ``Circuit.from_dict`` would apply it twice.
     """
     translations = _basis_translations(circuit)
-    if not translations:
+    rotated = z_measurements and any(gate.basis for gate in circuit.measurements)
+    if not translations and not rotated:
         return circuit
     from qibo import Circuit, gates
 
@@ -136,4 +139,4 @@ def _with_standard_bases(circuit: Any) -> Any:
     return exportable
 
 
-__all__ = ["check_exportable", "to_qasm"]
+__all__ = ["check_exportable", "to_qasm", "with_standard_bases"]

@@ -39,7 +39,7 @@ from qibo_client.job import Job, JobStatus
 from qibo_client.legacy import check_client_server_qibo_versions, wait_for_response_to_get_request
 from qibo_client.progress import progress_enabled
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, MAX_WAIT_SECONDS
-from qibo_client.settings import SUBMIT_HOLD, JobOptions, resolve
+from qibo_client.settings import SUBMIT_HOLD, JobOptions, official_order, resolve
 from qibo_client.transport import ApiSession, check_response_has_keys
 from qibo_client.versions import qibo_version, version_tuple
 from qibo_client.waiting import ANSWER_GRACE
@@ -70,15 +70,22 @@ def _measured_bits(circuit: Any) -> int | None:
     return sum(len(gate.target_qubits) for gate in measurements)
 
 
+def _circuit_object(circuit: Any) -> Any:
+    """The qibo Circuit a job came from, or None when it came as text or a raw dict."""
+    return None if isinstance(circuit, str | dict) else circuit
+
+
 class Client:
     """A connection to one cluster, for one user.
 
     ``url``, ``token`` and ``timeout`` are resolved by :mod:`qibo_client.settings` (argument, then
     ``QIBO_CLIENT_URL``/``QIBO_CLIENT_TOKEN``/``QIBO_CLIENT_TIMEOUT``, then defaults; no default
-    URL). ``timeout`` is the deadline of each request, retries included (server-side holds add
-    their own length to it; see docs/guarantees.md); ``verify`` is ``True``, a CA bundle path,
-    or ``False``; ``progress`` None means "on in a terminal or a notebook"; ``journal=False``
-    skips the local record of submissions.
+    URL). The official 0.2.x order ``Client(token, url)`` is understood too (one of the two is a
+    URL); a URL that is none is refused without showing it. ``timeout`` is the deadline of each
+    request, retries included (server-side holds add their own length to it; see
+    docs/guarantees.md); ``verify`` is ``True``, a CA bundle path, or ``False``; ``progress``
+    None means "on in a terminal or a notebook"; ``journal=False`` skips the local record of
+    submissions.
     """
 
     def __init__(
@@ -93,7 +100,7 @@ class Client:
         journal: bool = True,
         retry: Retry | None = None,
     ) -> None:
-        settings = resolve(url, token, timeout)
+        settings = resolve(*official_order(url, token), timeout)
         self.url = settings.url
         #: One method per endpoint; ``api.features`` says what this server supports.
         self.api = ServerApi(
@@ -194,20 +201,33 @@ class Client:
         idempotency_key: str | None = None,
         options: JobOptions | None = None,
     ) -> Job:
-        """Queue a circuit (a qibo Circuit or OpenQASM 2.0 text) and return its :class:`Job`.
+        """Queue a circuit and return its :class:`Job`.
 
-        ``options`` replaces ``nshots``/``device``/``project``/``verbatim`` when given. ``wait=S``
-        asks the server to hold the answer up to S seconds (at most the protocol's 30 s): if the
-        job ends by then the Job is born final, results included. The submission carries an
-        ``Idempotency-Key`` so that a retried POST never queues a second job.
+        ``circuit`` is a qibo Circuit (written as QASM where the server lists it, else as qibo's
+        ``circuit.raw``; ``options.circuit_format`` forces either), OpenQASM 2.0 text or a
+        ``circuit.raw`` dict (sent as they are). ``options`` replaces
+        ``nshots``/``device``/``project``/``verbatim`` when given. ``wait=S`` asks a server that
+        holds to keep the answer up to S seconds (at most the protocol's 30 s): if the job ends
+        by then the Job is born final, results included. The submission carries an
+        ``Idempotency-Key``; it is re-sent after a failure only to a server that honours it.
         """
-        from qibo_client.qasm import to_qasm
-
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
+        return self._submit(self.encode(circuit, options), circuit, options, wait, idempotency_key)
+
+    def _submit(
+        self,
+        payload: Any,
+        circuit: Any,
+        options: JobOptions,
+        wait: float | None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """POST one encoded circuit; ``circuit`` is what the user gave (for bits and results)."""
+        hold = min(wait or 0.0, MAX_WAIT_SECONDS) if self.features.holds is not False else 0.0
         try:
             body = self.api.submit(
-                {"circuit": to_qasm(circuit), **options.fields()},
-                hold=min(wait or 0.0, MAX_WAIT_SECONDS),
+                {"circuit": payload, **options.fields()},
+                hold=hold,
                 idempotency_key=idempotency_key,
             )
         except KeyboardInterrupt:
@@ -229,7 +249,15 @@ class Client:
             nbits=_measured_bits(circuit),
             nshots=options.nshots,
             progress=self.progress,
+            circuit=_circuit_object(circuit),
         )
+
+    def encode(self, circuit: Any, options: JobOptions | None = None) -> Any:
+        """What is posted for ``circuit``: QASM text or ``circuit.raw`` (see :meth:`submit`)."""
+        from qibo_client.export import export_circuit
+
+        chosen = (options or JobOptions()).circuit_format
+        return export_circuit(circuit, chosen, self.features.circuit_format)
 
     def _record(self, pid: str, options: JobOptions) -> None:
         if self.journal:
@@ -258,11 +286,9 @@ class Client:
         On a server with the batch extension this is one POST per 1000 circuits, all or none
         queued; otherwise one POST per circuit, without holds (see :mod:`qibo_client.batch`).
         """
-        from qibo_client.qasm import to_qasm
-
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
         circuits = list(circuits)
-        texts = [to_qasm(circuit) for circuit in circuits]  # refuse before anything is queued
+        texts = [self.encode(circuit, options) for circuit in circuits]  # refuse before queueing
         jobs = _batch.submit_batches(
             self.api,
             texts,
@@ -272,7 +298,10 @@ class Client:
             progress=self.progress,
             record=lambda pid: self._record(pid, options),
         )
-        return jobs + [self.submit(text, options=options) for text in texts[len(jobs) :]]
+        for job, circuit in zip(jobs, circuits, strict=False):
+            job.circuit = _circuit_object(circuit)
+        rest = range(len(jobs), len(texts))
+        return jobs + [self._submit(texts[i], circuits[i], options, None) for i in rest]
 
     def wait_all(self, jobs: Sequence[Job], timeout: float | None = None) -> list[JobStatus]:
         """Wait for every job, with one progress bar for the batch; raises JobTimeoutError."""

@@ -28,6 +28,14 @@ ERROR_KEYS = ("detail", "message", "error", "title")
 #: Deepest run of nested JSON openers accepted; the protocol's answers nest 3 or 4 levels.
 MAX_JSON_DEPTH = 64
 _TOO_DEEP = re.compile(rb"[\[{](?:\s*[\[{]){%d}" % MAX_JSON_DEPTH)
+#: A 404 detail about the caller rather than the thing asked for: TII's service answers a wrong
+#: token with 404 ``User not found, specify the correct token``.
+_AUTH_DETAIL = re.compile(r"user not found|\btoken\b|not authenticated|credentials", re.I)
+#: What a failed submission's error adds: it may have been queued.
+_MAYBE_QUEUED = (
+    " The submission may or may not have reached the queue: look at client.jobs() (or "
+    "`qibo-client jobs`) before submitting again."
+)
 
 
 def _detail(response: requests.Response) -> str:
@@ -64,9 +72,9 @@ def error_from_response(response: requests.Response, *, job_url: bool = False) -
     url = (request.url or "") if request is not None else (response.url or "")
     detail = _detail(response)
     fields: dict[str, Any] = {"status": status, "detail": detail, "method": method, "url": url}
-    if status == 401:
+    if status in (401, 403) or (status == 404 and _AUTH_DETAIL.search(detail or "")):
         return AuthenticationError(
-            f"The server rejected the token (HTTP 401: {detail or 'unauthorized'}). "
+            f"The server rejected the token (HTTP {status}: {detail or 'unauthorized'}). "
             "Check the token you passed or QIBO_CLIENT_TOKEN.",
             **fields,
         )
@@ -86,6 +94,9 @@ def error_from_response(response: requests.Response, *, job_url: bool = False) -
     if status == 503 and response.headers.get("Retry-After"):
         message = f"{method} {url} failed with HTTP 503: {detail or 'service unavailable'}."
         return QiboApiError(message + _retry_after(response), **fields)
+    if status >= 500 and method.upper() == "POST":
+        message = f"{method} {url} failed with HTTP {status}: {detail or 'no detail given'}."
+        return QiboApiError(message + _MAYBE_QUEUED, **fields)
     return QiboApiError(**fields)
 
 

@@ -11,7 +11,8 @@ Order, for each setting: the argument, then the environment, then the default.
 - Timeout (the deadline of each request, retries included): ``timeout=`` argument, else
   ``QIBO_CLIENT_TIMEOUT`` (seconds), else 30 s.
 - Job options (device, project, verbatim, nshots): :class:`JobOptions`, defaults from the
-  protocol module.
+  protocol module; with them the circuit format (``"auto"``: QASM where the server lists it,
+  qibo's ``circuit.raw`` everywhere else; ``"qasm"`` or ``"raw"`` to force one).
 
 The sources are :data:`SOURCES`, asked in order; a saved-accounts file (issue 12) slots in after
 the environment and before the defaults by adding one :class:`Source`. A token is asked for with
@@ -28,7 +29,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from qibo_client.config import TII_URL, TOKEN_ENV, URL_ENV, ConfigurationError
-from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
+from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, EXTENSION_QASM, EXTENSION_RAW
 
 #: Environment variable for the deadline of each request, in seconds.
 TIMEOUT_ENV = "QIBO_CLIENT_TIMEOUT"
@@ -37,6 +38,22 @@ DEFAULT_TIMEOUT = 30.0
 #: How long a submission asks the server to hold its answer, so that a fast job is one round trip
 #: (``Client.run_circuit`` and the qibo backend; the waits themselves use the protocol's 30 s).
 SUBMIT_HOLD = 10.0
+
+#: Circuit formats a client may post: OpenQASM 2.0 text, or qibo's ``circuit.raw`` object.
+CIRCUIT_QASM = EXTENSION_QASM
+CIRCUIT_RAW = EXTENSION_RAW
+#: The default: QASM to a server that lists it, ``circuit.raw`` to any other.
+CIRCUIT_AUTO = "auto"
+CIRCUIT_FORMATS = (CIRCUIT_AUTO, CIRCUIT_QASM, CIRCUIT_RAW)
+
+
+def check_circuit_format(name: str) -> str:
+    """``name`` if it is one of :data:`CIRCUIT_FORMATS`, else a ConfigurationError."""
+    if name not in CIRCUIT_FORMATS:
+        raise ConfigurationError(
+            f"circuit_format must be one of {', '.join(CIRCUIT_FORMATS)}, not {name!r}"
+        )
+    return name
 
 
 class Source(Protocol):
@@ -94,12 +111,38 @@ def _first(values: Any) -> Any:
     return next((value for value in values if value), None)
 
 
+def looks_like_url(value: Any) -> bool:
+    """Whether ``value`` is an http(s) URL (and so not, say, a token passed in its place)."""
+    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
+
+
+def official_order(url: str | None, token: str | None) -> tuple[str | None, str | None]:
+    """``(url, token)`` from arguments that may be in the official 0.2.x order ``(token, url)``.
+
+    Exactly one of them being a URL says which is which. A "URL" that is none is refused with a
+    message that shows neither value: it may well be a token.
+    """
+    if url is not None and not looks_like_url(url):
+        if looks_like_url(token):
+            return token, url
+        raise ConfigurationError(
+            "The server URL must start with http:// or https:// (the value given is not shown: "
+            "it may be a token). Pass Client(url, token); qibo-client 0.2.x took (token, url)."
+        )
+    return url, token
+
+
 def resolve_url(url: str | None = None, *, default: str | None = None) -> str:
     """The server URL by the module's rule; ConfigurationError names what to set when none."""
     found = url or _first(source.url() for source in SOURCES) or default
     if not found:
         raise ConfigurationError(f"No server URL: pass url=... or set {URL_ENV}.")
-    return str(found).rstrip("/")
+    if not looks_like_url(found):
+        raise ConfigurationError(
+            f"The server URL (argument or {URL_ENV}) must start with http:// or https:// "
+            "(the value is not shown: it may be a token)."
+        )
+    return str(found).strip().rstrip("/")
 
 
 def resolve(
@@ -156,12 +199,20 @@ def token_available() -> bool:
 
 @dataclass(frozen=True)
 class JobOptions:
-    """What travels with every circuit: device, project, verbatim, shots (None: the default)."""
+    """What travels with every circuit: device, project, verbatim, shots (None: the default).
+
+    ``circuit_format`` says how the circuit itself is written (:data:`CIRCUIT_FORMATS`); it is
+    not a field of the submission.
+    """
 
     device: str = DEFAULT_DEVICE
     project: str = DEFAULT_PROJECT
     verbatim: bool = False
     nshots: int | None = None
+    circuit_format: str = CIRCUIT_AUTO
+
+    def __post_init__(self) -> None:
+        check_circuit_format(self.circuit_format)
 
     def with_nshots(self, nshots: int | None) -> JobOptions:
         return dataclasses.replace(self, nshots=None if nshots is None else int(nshots))
@@ -177,11 +228,18 @@ class JobOptions:
 
 
 __all__ = [
+    "CIRCUIT_AUTO",
+    "CIRCUIT_FORMATS",
+    "CIRCUIT_QASM",
+    "CIRCUIT_RAW",
     "DEFAULT_TIMEOUT",
     "SOURCES",
     "SUBMIT_HOLD",
     "TIMEOUT_ENV",
     "Connection",
+    "check_circuit_format",
+    "looks_like_url",
+    "official_order",
     "Environment",
     "JobOptions",
     "Source",

@@ -1,7 +1,8 @@
 """``TII(token)``: a :class:`~qibo_client.qibo_client.Client` for TII's service.
 
-The URL is ``https://cloud.qibo.science`` unless ``QIBO_CLIENT_URL`` says otherwise (a staging
-server, or a local reference cluster in tests): the rule of :mod:`qibo_client.settings`.
+The URL is ``https://q-cloud.tii.ae`` (the address TII's own wrapper ``tii-quantum`` uses)
+unless ``QIBO_CLIENT_URL`` says otherwise (a staging server, or a local reference cluster in
+tests): the rule of :mod:`qibo_client.settings`.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from urllib3.util.retry import Retry
 
 from qibo_client import __version__
 from qibo_client import budget as _budget
-from qibo_client.config import MalformedResponseError, TransportError
+from qibo_client.config import MalformedResponseError, SubmissionUncertainError, TransportError
 from qibo_client.protocol import CLIENT_VERSION_HEADER, TOKEN_HEADER
 from qibo_client.replies import (
     check_response_has_keys,
@@ -296,10 +296,10 @@ class ApiSession(requests.Session):
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
         connect = isinstance(exc, requests.ConnectTimeout) or isinstance(reason, NewConnectionError)
         if method.upper() == "POST" and not budget.idempotent and not connect:
-            message += (
-                ". The request may have reached the server, so it was not sent again: the job "
-                "may or may not exist. Look at client.jobs() (or `qibo-client jobs`) before "
-                "submitting again."
+            return SubmissionUncertainError(
+                message + ". The request may have reached the server, so it was not sent again: "
+                "the job may or may not exist. Look at client.jobs() (or `qibo-client jobs`) "
+                "before submitting again."
             )
         return TransportError(message)
 

@@ -8,8 +8,10 @@ whether anything changed.
 - A server known to hold (or not yet known) is asked to hold up to :data:`MAX_WAIT_SECONDS` or
   what is left of the deadline, whichever is less; there is no pause between requests.
 - A held request that comes back early with no news shows a server that ignores holds: that is
-  learnt in :class:`~qibo_client.api.ServerFeatures`, and the wait falls back to polling, 50 ms
-  then 1.5x each time up to 5 s.
+  learnt in :class:`~qibo_client.api.ServerFeatures`, and the wait falls back to polling.
+- Polling (a server that does not hold, such as TII's service) starts at half a second and grows
+  1.5x each time up to 4 s: the pace a shared service welcomes (the official client polls every
+  2 s), and still quick for a short job.
 - A request answered early with no news is followed by a backoff pause, never by another at once.
 - The deadline is one instant, fixed when the wait starts, and it bounds each request of the wait
   too (:func:`qibo_client.budget.capped`): a server that stops answering ends the wait with
@@ -46,9 +48,9 @@ MIN_TELLING_HOLD = 1.0
 #: How long past a wait's deadline its last request may take to bring the answer of its hold.
 ANSWER_GRACE = 1.0
 #: Polling fallback: first interval, growth, cap.
-POLL_START = 0.05
+POLL_START = 0.5
 POLL_GROWTH = 1.5
-POLL_MAX = 5.0
+POLL_MAX = 4.0
 
 
 class Step(NamedTuple):
@@ -59,7 +61,7 @@ class Step(NamedTuple):
 
 
 def poll_intervals() -> Iterator[float]:
-    """50 ms, then 1.5x each time, capped at 5 s."""
+    """Half a second, then 1.5x each time, capped at 4 s."""
     interval = POLL_START
     while True:
         yield interval

@@ -41,5 +41,8 @@ def remote(cluster: Any) -> Iterator[RemoteTIIBackend]:
 
 @pytest.fixture
 def offline() -> RemoteTIIBackend:
-    """A plugin instance whose server does not exist: refusals must fire before any request."""
-    return RemoteTIIBackend(token="not-a-real-token", url="http://127.0.0.1:9")
+    """A plugin instance whose server does not exist: refusals must fire before any request.
+
+    Its format is forced to QASM, so what QASM refuses is refused without asking a server.
+    """
+    return RemoteTIIBackend(token="not-a-real-token", url="http://127.0.0.1:9", circuit_format="qasm")

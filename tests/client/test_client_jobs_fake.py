@@ -315,8 +315,8 @@ def test_tii_points_at_the_tii_service_unless_told_otherwise(
     from qibo_client.tii import TII
 
     with responses.RequestsMock() as mock:
-        mock.get("https://cloud.qibo.science/api/qibo_version/", json=VERSIONS)
-        assert TII(FAKE_TOKEN, progress=False).url == "https://cloud.qibo.science"
+        mock.get("https://q-cloud.tii.ae/api/qibo_version/", json=VERSIONS)
+        assert TII(FAKE_TOKEN, progress=False).url == "https://q-cloud.tii.ae"
     monkeypatch.setenv("QIBO_CLIENT_URL", FAKE)
     with responses.RequestsMock() as mock:
         mock.get(f"{FAKE}/api/qibo_version/", json=VERSIONS)
