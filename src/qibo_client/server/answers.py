@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from typing import Any
 
 from fastapi.responses import Response
@@ -38,17 +39,11 @@ def result_path(pid: str, status: str) -> str | None:
 
 def job_object(state: ServerState, row: sqlite3.Row, user: User) -> bytes:
     """The protocol's job object; circuit and frequencies are spliced in as stored JSON text."""
+    if state.profile.official_shapes:
+        return official_job_object(state, row, user)
     pid = row["pid"]
-    status = row["status"]
-    position: int | None = None
-    etd: float | None = None
-    if status not in TERMINAL_STATUSES:
-        runner = state.runner
-        if runner.is_running(pid):
-            status, position = Status.RUNNING.value, 0
-        else:
-            position = runner.position(pid)
-        etd = runner.etd_seconds(position)
+    status, position = state.shown_status(row)
+    etd = None if status in TERMINAL_STATUSES else state.runner.etd_seconds(pid, position)
     head = {
         "pid": pid,
         "status": status,
@@ -73,6 +68,63 @@ def job_object(state: ServerState, row: sqlite3.Row, user: User) -> bytes:
     text = json.dumps(head, separators=(",", ":"))
     frequencies = row["frequencies"] or "null"
     return f'{text[:-1]},"circuit":{row["circuit"]},"frequencies":{frequencies}}}'.encode()
+
+
+def official_job_object(state: ServerState, row: sqlite3.Row, user: User) -> bytes:
+    """The job object in the shape of the official client's test schema (the ``tii`` profile)."""
+    pid = row["pid"]
+    status, position = state.shown_status(row)
+    finished = status in TERMINAL_STATUSES
+    start = None if finished or position is None else state.runner.start_seconds(position)
+    head = {
+        "pid": pid,
+        "user": {"email": user.email},
+        "projectquota": project_quota(state, user, row["project"], row["device"]),
+        "transpiled_circuit": None,
+        "num_qubits": row["num_qubits"],
+        "status": status,
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "result_path": result_path(pid, status) or "",
+        "nshots": row["nshots"],
+        "stdout": row["stdout"] if finished else "",
+        "stderr": row["stderr"] if finished else "",
+        "qibo_version": state.qibo_version,
+        "qibolab_version": None,
+        "verbatim": bool(row["verbatim"]),
+        "runtime": row["runtime"] if finished else None,
+        "job_queue_position": position,
+        "seconds_to_job_start": start,
+    }
+    text = json.dumps(head, separators=(",", ":"))
+    frequencies = (row["frequencies"] or "null") if finished else "null"
+    return f'{text[:-1]},"circuit":{row["circuit"]},"frequencies":{frequencies}}}'.encode()
+
+
+def project_quota(
+    state: ServerState, user: User, project: str, device_name: str
+) -> dict[str, Any]:
+    """One entry of ``GET /api/projectquotas/``, with every field the official schema lists."""
+    device = state.devices.get(device_name)
+    used = state.store.usage(user.id, project, device.name)
+    limits = state.quota_limits
+    jobs_max = state.config.max_queued_per_user
+    return {
+        "id": zlib.crc32(f"{user.id}/{project}/{device.name}".encode()) % 1_000_000,
+        "project": project,
+        "partition": device.partition(),
+        "max_num_shots": device.max_shots,
+        "max_walltime_seconds": limits.walltime_seconds,
+        "seconds_left": round(max(0.0, limits.seconds - used.seconds), 3),
+        "seconds_max": limits.seconds,
+        "shots_left": max(0, limits.shots - used.shots),
+        "shots_max": limits.shots,
+        "jobs_left": max(0, jobs_max - used.unfinished),
+        "jobs_max": jobs_max,
+        "prealloc_seconds": 0,
+        "prealloc_shots": 0,
+        "prealloc_jobs": 0,
+    }
 
 
 def job_response(
@@ -125,5 +177,7 @@ __all__ = [
     "job_response",
     "job_summary",
     "json_response",
+    "official_job_object",
+    "project_quota",
     "result_path",
 ]

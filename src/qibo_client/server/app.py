@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from qibo_client.protocol import TOKEN_HEADER
 from qibo_client.server.access_log import AccessLog
 from qibo_client.server.checks import parse_circuit
-from qibo_client.server.routes import api_router
+from qibo_client.server.routes import router_for
 from qibo_client.server.runner import Runner
 from qibo_client.server.schemas import add_request_schemas
 from qibo_client.server.state import ServerConfig, ServerState
@@ -82,7 +82,7 @@ def create_app(config: ServerConfig, *, runner: RunnerFactory = Runner) -> FastA
     app.add_middleware(AccessLog)
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected)
-    app.include_router(api_router)
+    app.include_router(router_for(config.profile))
     add_request_schemas(app)
     return app
 

@@ -33,6 +33,7 @@ from qibo_client.protocol import (
 )
 from qibo_client.server.accounts import User
 from qibo_client.server.devices import Device, DeviceTable
+from qibo_client.server.profiles import DEFAULT, Profile
 from qibo_client.server.store import NewJob
 from qibo_client.server.worker import Task
 
@@ -152,7 +153,7 @@ def check_shape(payload: Any) -> None:
 
 def parse_circuit(circuit: Any) -> Any:
     """QASM text, or qibo's ``circuit.raw`` (an object, or that object as JSON text) -> Program."""
-    if isinstance(circuit, dict) or (isinstance(circuit, str) and circuit.lstrip()[:1] == "{"):
+    if is_raw(circuit):
         # JSON text goes to the raw parser as text: it bounds nesting (json.loads here would
         # raise RecursionError on hostile depth, a 500 instead of a 400).
         from qibo_client.server.raw_circuit import program_from_raw
@@ -187,14 +188,33 @@ class CheckedJob:
         return Task(pid, self.program, new.nshots, self.device, new.verbatim, new.seed)
 
 
+#: What a server that takes ``circuit.raw`` only says to QASM text.
+RAW_ONLY = (
+    "this server takes circuits as qibo's circuit.raw (a JSON object), not OpenQASM text: "
+    "post circuit.raw"
+)
+
+
+def is_raw(circuit: Any) -> bool:
+    """Whether ``circuit`` is qibo's ``circuit.raw`` (an object, or that object as JSON text)."""
+    return isinstance(circuit, dict) or (isinstance(circuit, str) and circuit.lstrip()[:1] == "{")
+
+
 def check_job(
-    devices: DeviceTable, user: User, payload: dict[str, Any], key: str | None
+    devices: DeviceTable,
+    user: User,
+    payload: dict[str, Any],
+    key: str | None,
+    profile: Profile = DEFAULT,
 ) -> CheckedJob:
     """Every check of one job (device, project, shots, seed, circuit); a refusal is a 400.
 
-    ``payload`` has passed :func:`check_shape`.
+    ``payload`` has passed :func:`check_shape`. A profile without QASM refuses QASM text; one
+    without seeds ignores ``seed``.
     """
     circuit = payload["circuit"]
+    if not profile.qasm and not is_raw(circuit):
+        raise refuse(400, RAW_ONLY)
     device_name = _field(payload, "device", str, DEFAULT_DEVICE)
     project = _field(payload, "project", str, DEFAULT_PROJECT)
     verbatim = _field(payload, "verbatim", bool, False)
@@ -204,7 +224,7 @@ def check_job(
             yours = ", ".join(sorted(user.projects))
             raise ValueError(f"unknown project {project!r}; yours are: {yours}")
         shots = device.check_nshots(payload.get("nshots"))
-        seed = check_seed(payload.get("seed"))
+        seed = check_seed(payload.get("seed")) if profile.seeds else None
         initial_state = payload.get("initial_state")
         if initial_state is not None:
             if not isinstance(circuit, dict):
@@ -243,6 +263,7 @@ __all__ = [
     "check_room",
     "check_seed",
     "check_shape",
+    "is_raw",
     "idempotency_key",
     "parse_body",
     "parse_circuit",

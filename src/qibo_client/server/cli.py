@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-body-bytes", type=int, default=1 << 20, help="largest request body accepted"
     )
+    parser.add_argument(
+        "--profile",
+        choices=("default", "tii"),
+        default="default",
+        help="default: our protocol with its extensions; tii: only what TII's service is known "
+        "to speak (circuit.raw, no holds, batches or idempotency keys, 404 for a bad token)",
+    )
 
 
 def _parse(argv: Sequence[str] | argparse.Namespace | None) -> argparse.Namespace:
@@ -68,6 +75,7 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
             new_token,
         )
         from qibo_client.server.app import ServerConfig, create_app
+        from qibo_client.server.profiles import profile_named
         from qibo_client.server.store import Store
     except ImportError as err:
         sys.stderr.write(
@@ -110,8 +118,11 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         workers=args.workers,
         accounts=specs,
         max_body_bytes=args.max_body_bytes,
+        profile=profile_named(args.profile),
     )
-    logger.warning("serving on http://%s:%d (db %s)", args.host, args.port, args.db)
+    logger.warning(
+        "serving on http://%s:%d (db %s, profile %s)", args.host, args.port, args.db, args.profile
+    )
     uvicorn.run(
         create_app(config),
         host=args.host,

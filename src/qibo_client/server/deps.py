@@ -21,6 +21,7 @@ from fastapi.security import APIKeyHeader
 
 from qibo_client.protocol import TOKEN_HEADER
 from qibo_client.server.accounts import User
+from qibo_client.server.profiles import USER_NOT_FOUND
 from qibo_client.server.state import ServerState
 
 _token_header = APIKeyHeader(
@@ -40,7 +41,13 @@ State = Annotated[ServerState, Depends(get_state)]
 
 
 async def current_user(state: State, token: Annotated[str | None, Depends(_token_header)]) -> User:
-    """The user the request's token belongs to; 401 without a token or with a wrong one."""
+    """The user the request's token belongs to; 401 without a token or with a wrong one.
+
+    The ``tii`` profile answers both with 404 ``User not found, specify the correct token``, as
+    TII's service does.
+    """
+    if state.profile.official_shapes and (not token or state.user_for(token) is None):
+        raise HTTPException(404, USER_NOT_FOUND)
     if not token:
         raise HTTPException(401, f"missing {TOKEN_HEADER} header: send your API token")
     user = state.user_for(token)

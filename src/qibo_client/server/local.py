@@ -19,6 +19,7 @@ from typing import Any
 
 from qibo_client.server.accounts import DEFAULT_PROJECT, AccountSpec, new_token, specs_from
 from qibo_client.server.app import create_app
+from qibo_client.server.profiles import Profile, profile_named
 from qibo_client.server.state import ServerConfig, ServerState
 
 logger = logging.getLogger("qibo_client.server")
@@ -91,13 +92,15 @@ def local_cluster(
     max_body_bytes: int = 1 << 20,
     max_queued_per_user: int = 10_000,
     host: str = "127.0.0.1",
+    profile: str | Profile = "default",
 ) -> Iterator[LocalCluster]:
     """Start the reference server on a free loopback port; stop it cleanly on exit.
 
     ``workers=0`` accepts and queues jobs but runs none: a job then stays ``queueing`` for as long
     as a test needs (queue positions, durability across a restart on the same ``db_path``).
     ``accounts`` adds users (an accounts-file structure or ``AccountSpec`` list); a default user
-    ``user@localhost`` is always created, with a fresh token each start.
+    ``user@localhost`` is always created, with a fresh token each start. ``profile="tii"``
+    serves only what TII's service is known to speak (:mod:`.profiles`).
     """
     import uvicorn
 
@@ -113,6 +116,7 @@ def local_cluster(
             accounts=specs,
             max_body_bytes=max_body_bytes,
             max_queued_per_user=max_queued_per_user,
+            profile=profile_named(profile),
         )
         app = create_app(config)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

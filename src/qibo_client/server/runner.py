@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import heapq
 import logging
 import multiprocessing
 import time
@@ -35,6 +36,9 @@ logger = logging.getLogger("qibo_client.server.runner")
 
 #: How many times a job may take a worker down before it is declared failed.
 MAX_CRASHES = 2
+#: A running job is expected to take at least this many times what it has run so far: a job that
+#: has run for 5 s is no 50 ms job, whatever the recent average says.
+RUNNING_STRETCH = 1.5
 
 
 class Runner:
@@ -45,6 +49,7 @@ class Runner:
         self._on_outcome = on_outcome
         self._queue: OrderedDict[str, Task] = OrderedDict()
         self._running: dict[str, Task] = {}
+        self._started: dict[str, float] = {}
         self._cancelled: set[str] = set()
         self._crashes: dict[str, int] = {}
         self._waiters: dict[str, asyncio.Event] = {}
@@ -115,11 +120,34 @@ class Runner:
                 return index + 1
         return None
 
-    def etd_seconds(self, position: int | None) -> float:
-        """Estimated seconds until the job ends, from a moving average of recent runtimes."""
-        ahead = 0 if position is None else position
-        slots = max(self.workers, 1)
-        return round((ahead // slots + 1) * self._avg_runtime, 3)
+    def _left(self, pid: str, now: float) -> float:
+        """Estimated seconds a running job still needs."""
+        elapsed = now - self._started.get(pid, now)
+        return max(self._avg_runtime, elapsed * RUNNING_STRETCH) - elapsed
+
+    def start_seconds(self, position: int | None) -> float | None:
+        """Estimated seconds until the queued job at ``position`` starts (None: never, no workers).
+
+        Each worker frees up when its running job is expected to end (:data:`RUNNING_STRETCH`);
+        the jobs ahead in the queue then take the recent average runtime each, on the first
+        worker free.
+        """
+        if self.workers <= 0:
+            return None
+        now = time.perf_counter()
+        free = [self._left(pid, now) for pid in self._running]
+        free += [0.0] * max(0, self.workers - len(free))
+        heapq.heapify(free)
+        for _ in range(max(0, (position or 1) - 1)):
+            heapq.heapreplace(free, free[0] + self._avg_runtime)
+        return round(max(0.0, free[0]), 3)
+
+    def etd_seconds(self, pid: str, position: int | None) -> float | None:
+        """Estimated seconds until the job ends (None: it cannot run, there are no workers)."""
+        if pid in self._running:
+            return round(max(0.0, self._left(pid, time.perf_counter())), 3)
+        start = self.start_seconds(position)
+        return None if start is None else round(start + self._avg_runtime, 3)
 
     async def wait(self, pid: str, timeout: float) -> None:
         """Return when ``pid`` ends or after ``timeout`` seconds, whichever is first."""
@@ -155,12 +183,13 @@ class Runner:
                 self._rebuild_pool()
                 continue
             self._running[pid] = task
-            started = time.perf_counter()
+            started = self._started[pid] = time.perf_counter()
             wrapped = asyncio.wrap_future(future)
             wrapped.add_done_callback(functools.partial(self._done, task, started))
 
     def _done(self, task: Task, started: float, done: asyncio.Future[Outcome]) -> None:
         self._running.pop(task.pid, None)
+        self._started.pop(task.pid, None)
         if self._closed or done.cancelled():
             return
         error = done.exception()

@@ -19,10 +19,21 @@ from qibo_client.protocol import TERMINAL_STATUSES, Status
 from qibo_client.server.accounts import AccountSpec, User, digests_match, token_digest
 from qibo_client.server.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
+from qibo_client.server.profiles import DEFAULT, Profile
 from qibo_client.server.runner import Runner
 from qibo_client.server.store import Store
 from qibo_client.server.worker import Outcome, Task
 from qibo_client.versions import qibo_version
+
+
+@dataclass(frozen=True)
+class QuotaLimits:
+    """What ``/api/projectquotas/`` reports per (project, device); the reference server counts
+    but does not enforce them."""
+
+    seconds: float = 86_400.0
+    shots: int = 1_000_000_000
+    walltime_seconds: float = 3_600.0
 
 
 @dataclass
@@ -35,6 +46,9 @@ class ServerConfig:
     devices: DeviceTable = DEFAULT_DEVICES
     max_body_bytes: int = 1 << 20
     max_queued_per_user: int = 10_000
+    #: ``profiles.DEFAULT`` (our protocol) or ``profiles.TII`` (the real service, as known).
+    profile: Profile = DEFAULT
+    quotas: QuotaLimits = field(default_factory=QuotaLimits)
 
 
 class ServerState:
@@ -50,7 +64,11 @@ class ServerState:
         make_runner: Callable[[int, Callable[[Outcome], None]], Runner] = Runner,
     ) -> None:
         self.config = config
+        self.profile = config.profile
+        self.quota_limits = config.quotas
         self.devices = config.devices
+        #: Finished jobs already shown once as ``postprocessing`` (the ``tii`` profile only).
+        self._postprocessed: set[str] = set()
         self.qibo_version = qibo_version()
         self.store = Store(config.db_path)
         for spec in config.accounts:
@@ -110,6 +128,29 @@ class ServerState:
             return Status.RUNNING.value
         return status
 
+    def shown_status(self, row: sqlite3.Row) -> tuple[str, int | None]:
+        """The status a job object shows, and the job's queue position (None: not queued).
+
+        The ``tii`` profile shows a job next in line as ``pending`` and a finished one as
+        ``postprocessing`` the first time it is read after it ended, as the real service passes
+        through those states.
+        """
+        status: str = row["status"]
+        pid = row["pid"]
+        if status in TERMINAL_STATUSES:
+            if self.profile.official_shapes and pid not in self._postprocessed:
+                if len(self._postprocessed) > 100_000:  # a bound, for a server that runs for long
+                    self._postprocessed.clear()
+                self._postprocessed.add(pid)
+                return Status.POSTPROCESSING.value, None
+            return status, None
+        if self.runner.is_running(pid):
+            return Status.RUNNING.value, 0
+        position = self.runner.position(pid)
+        if self.profile.official_shapes and position == 1:
+            return Status.PENDING.value, position
+        return status, position
+
     async def rows_when_done(
         self, pids: list[str], user: User, wait: float
     ) -> list[sqlite3.Row | None]:
@@ -131,4 +172,4 @@ class ServerState:
         return rows
 
 
-__all__ = ["ServerConfig", "ServerState"]
+__all__ = ["QuotaLimits", "ServerConfig", "ServerState"]

@@ -2,19 +2,29 @@
 
 ``batches`` comes before ``jobs``: ``/api/jobs/batch/`` must not be taken for the job ``batch`` of
 ``/api/jobs/{pid}/`` (``jobs`` itself declares ``bulk_delete/`` before ``{pid}/`` for the same
-reason).
+reason). A profile without batches (``tii``) has no ``batches`` router: its path is then a
+job's, and answers 404 (GET) or 405 (POST), as a server that never had batches would.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from qibo_client.server.profiles import DEFAULT, Profile
 from qibo_client.server.routes import batches, jobs, quotas, version
 
-api_router = APIRouter()
-api_router.include_router(version.router)
-api_router.include_router(batches.router)
-api_router.include_router(jobs.router)
-api_router.include_router(quotas.router)
 
-__all__ = ["api_router"]
+def router_for(profile: Profile) -> APIRouter:
+    """Every endpoint a server of ``profile`` has."""
+    router = APIRouter()
+    router.include_router(version.router)
+    if profile.batches:
+        router.include_router(batches.router)
+    router.include_router(jobs.router)
+    router.include_router(quotas.router)
+    return router
+
+
+api_router = router_for(DEFAULT)
+
+__all__ = ["api_router", "router_for"]

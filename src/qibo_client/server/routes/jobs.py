@@ -94,13 +94,14 @@ async def submit(request: Request, state: State, user: CurrentUser) -> Response:
     if not isinstance(payload, dict):
         raise refuse(422, "body must be a JSON object with 'circuit' and 'nshots'")
     check_shape(payload)
-    key = idempotency_key(request)
-    wait = prefer_wait(request)
+    profile = state.profile
+    key = idempotency_key(request) if profile.idempotency else None
+    wait = prefer_wait(request) if profile.holds else None
 
     store = state.store
     pid = store.find_idempotent(user.id, key) if key else None
     if pid is None:
-        checked = check_job(state.devices, user, payload, key)
+        checked = check_job(state.devices, user, payload, key, profile)
         check_room(store.count_queued(user.id), state.config.max_queued_per_user, 1)
         pid = store.insert_job(checked.new)
         state.runner.submit(checked.task(pid))
@@ -137,7 +138,8 @@ async def bulk_delete(state: State, user: CurrentUser) -> Response:
 )
 async def get_job(pid: str, request: Request, state: State, user: CurrentUser) -> Response:
     """One job; with ``?wait=S``, held until it ends (at most S seconds)."""
-    wait = wait_seconds(request.query_params.get("wait"), strict=True)
+    holds = state.profile.holds
+    wait = wait_seconds(request.query_params.get("wait"), strict=True) if holds else 0.0
     request.state.job_id = pid
     row = owned(state, pid, user)
     if row["status"] not in TERMINAL_STATUSES and wait > 0:
@@ -155,6 +157,8 @@ async def delete_job(pid: str, request: Request, state: State, user: CurrentUser
     if not state.store.delete_job(pid, user.id):
         raise no_job(pid)
     state.runner.cancel(pid)
+    if state.profile.official_shapes:
+        return json_response({"detail": f"Job {pid} deleted"})
     return json_response({"pid": pid, "status": DELETED})
 
 
@@ -177,8 +181,10 @@ async def download(pid: str, request: Request, state: State, user: CurrentUser) 
         raise refuse(409, f"job {pid} has not finished (status queueing or running)")
     loop = asyncio.get_running_loop()
     if status == Status.SUCCESS.value:
-        frequencies, nqubits = row["frequencies"], row["num_qubits"]
-        data = await loop.run_in_executor(None, archive.success_archive, frequencies, nqubits)
+        frequencies, nqubits, circuit = row["frequencies"], row["num_qubits"], row["circuit"]
+        data = await loop.run_in_executor(
+            None, archive.success_archive, frequencies, nqubits, circuit
+        )
     else:
         stdout, stderr = row["stdout"], row["stderr"]
         data = await loop.run_in_executor(None, archive.error_archive, stdout, stderr)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from qibo_client.protocol import DISK_QUOTA_PATH, PROJECT_QUOTAS_PATH
-from qibo_client.server.answers import json_response
+from qibo_client.server.answers import json_response, project_quota
 from qibo_client.server.deps import CurrentUser, State
 from qibo_client.server.schemas import AUTH_ERRORS, DiskQuota, ProjectQuota
 
@@ -33,15 +33,9 @@ async def disk_quota(state: State, user: CurrentUser) -> Response:
 
 @router.get(PROJECT_QUOTAS_PATH, responses={200: {"model": list[ProjectQuota]}, **AUTH_ERRORS})
 async def project_quotas(state: State, user: CurrentUser) -> Response:
-    """One entry per (project of the caller, device of the server)."""
+    """One entry per (project of the caller, device of the server), every number numeric."""
     quotas = [
-        {
-            "project": project,
-            "partition": device.partition(),
-            "seconds_left": None,
-            "shots_left": None,
-            "jobs_left": state.config.max_queued_per_user,
-        }
+        project_quota(state, user, project, device.name)
         for project in sorted(user.projects)
         for device in state.devices
     ]
