@@ -18,3 +18,29 @@ def cluster() -> Iterator[LocalCluster]:
     """A running server: ``.url``, ``.token`` (user ``user@localhost``), ``.add_user(email)``."""
     with local_cluster(workers=2) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def strict_cluster() -> Iterator[LocalCluster]:
+    """The same server in the ``tii`` profile: only what TII's service is known to speak."""
+    with local_cluster(workers=2, profile="tii") as running:
+        yield running
+
+
+#: The server profiles the key client tests and the plugin's program suite run against.
+PROFILES = ("default", "tii")
+
+
+@pytest.fixture(params=PROFILES)
+def profile_cluster(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> LocalCluster:
+    """The session's cluster of each profile in turn.
+
+    Against ``tii`` (no holds) the client polls; the first poll interval is cut from half a
+    second to 20 ms here so that the suite stays quick (the real cadence has its own tests).
+    """
+    if request.param == "tii":
+        from qibo_client import waiting
+
+        monkeypatch.setattr(waiting, "POLL_START", 0.02)
+        return request.getfixturevalue("strict_cluster")
+    return request.getfixturevalue("cluster")

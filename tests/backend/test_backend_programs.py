@@ -1,17 +1,21 @@
 """Qibo programs, unchanged but for ``set_backend``, through the plugin against a real cluster.
 
 Each one is compared with the exact answer of the local numpy backend, within tolerances derived
-from nshots (5 sigma), so a wrong bit order, basis or register shows at once.
+from nshots (5 sigma), so a wrong bit order, basis or register shows at once. The suite runs
+against both server profiles: ``default`` (QASM, holds, batches) and ``tii`` (qibo's raw circuits,
+polling, one POST per job), so the plugin is tested on what TII's service is known to speak.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
+import qibo
 from backend_helpers import assert_counts_match, exact_distribution
 from qibo import Circuit, gates
 from qibo.backends import NumpyBackend
@@ -24,6 +28,19 @@ from qibo_client.backend import RemoteTIIBackend
 from qibo_client.outcomes import RemoteMeasurementOutcomes
 
 NSHOTS = 2000
+
+
+@pytest.fixture
+def remote(profile_cluster: Any) -> Iterator[RemoteTIIBackend]:
+    """The plugin on the session cluster of each profile in turn; numpy again afterwards."""
+    np.random.seed(1234)
+    qibo.set_backend("qibo-client", url=profile_cluster.url, token=profile_cluster.token)
+    try:
+        backend = qibo.get_backend()
+        assert isinstance(backend, RemoteTIIBackend)
+        yield backend
+    finally:
+        qibo.set_backend("numpy")
 
 
 def bell() -> Circuit:
@@ -168,9 +185,7 @@ def observable(backend: Any = None) -> SymbolicHamiltonian:
     return SymbolicHamiltonian(form, backend=backend)
 
 
-def test_symbolic_hamiltonian_expectation_with_x_y_z_terms(
-    remote: RemoteTIIBackend, cluster: Any
-) -> None:
+def test_symbolic_hamiltonian_expectation_with_x_y_z_terms(remote: RemoteTIIBackend) -> None:
     exact = observable(NumpyBackend()).expectation(rotated())
     before = len(remote.client.jobs())
     hamiltonian = observable()

@@ -7,7 +7,10 @@ from qibo_client.versions import qibo_version
 FAKE = "http://fake.qibo.test"
 FAKE_TOKEN = "tok-SECRET-1234567890"
 #: A server running the installed qibo (no exact version pinned in tests).
+#: It lists no extensions: a client that reads it speaks the base protocol (like TII's service).
 VERSIONS = {"server_qibo_version": qibo_version(), "minimum_client_qibo_version": "0.3.0"}
+#: The version answer of a server of ours without batches: it lists what it honours.
+LISTING = {**VERSIONS, "extensions": ["qasm", "raw", "wait", "idempotency"]}
 
 
 def job_object(pid: str, status: str, **fields: object) -> dict[str, object]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import responses
-from client_fakes import FAKE, FAKE_TOKEN, VERSIONS
+from client_fakes import FAKE, FAKE_TOKEN, LISTING, VERSIONS
 from faults import FaultServer
 
 from qibo_client.qibo_client import Client
@@ -42,7 +42,24 @@ def fake() -> Iterator[responses.RequestsMock]:
 
 @pytest.fixture
 def fake_client(fake: responses.RequestsMock) -> Client:
-    """A client of the fake server with instant retries (no backoff sleeps in tests)."""
+    """A client of the fake server with instant retries (no backoff sleeps in tests).
+
+    It skips the version check, so it learns holds and batches by trying them (and sends
+    circuits as given, QASM text included, with no POST re-sent).
+    """
+    return Client(
+        FAKE,
+        FAKE_TOKEN,
+        progress=False,
+        check_versions=False,
+        retry=default_retry(backoff_factor=0),
+    )
+
+
+@pytest.fixture
+def listing_client(fake: responses.RequestsMock) -> Client:
+    """A client of the fake server answering as a server of ours that lists its extensions."""
+    fake.replace(responses.GET, f"{FAKE}/api/qibo_version/", json=LISTING)
     return Client(FAKE, FAKE_TOKEN, progress=False, retry=default_retry(backoff_factor=0))
 
 

@@ -142,11 +142,12 @@ def test_429_that_outlives_the_retries_is_a_rate_limit_error(fake: responses.Req
 
 
 def test_a_retried_submission_keeps_its_idempotency_key(
-    fake: responses.RequestsMock, fake_client: Client
+    fake: responses.RequestsMock, listing_client: Client
 ) -> None:
+    """Only to a server that lists idempotency keys is a POST re-sent after a 5xx."""
     fake.post(f"{FAKE}/api/jobs/", json={"detail": "restarting"}, status=503)
     fake.post(f"{FAKE}/api/jobs/", json={"pid": "p1", "status": "queueing"})
-    job = fake_client.submit(BELL_QASM, nshots=10)
+    job = listing_client.submit(BELL_QASM, nshots=10)
     posts = [c.request for c in fake.calls if c.request.method == "POST"]
     assert job.pid == "p1"
     assert len(posts) == 2
@@ -183,7 +184,9 @@ def test_connection_refused_is_a_transport_error() -> None:
     assert FAKE_TOKEN not in str(info.value)
 
 
-def test_headers_name_the_versions(fake: responses.RequestsMock, fake_client: Client) -> None:
+def test_headers_name_the_versions(
+    fake: responses.RequestsMock, listing_client: Client
+) -> None:
     request = fake.calls[0].request
     assert request.headers["x-api-token"] == FAKE_TOKEN
     assert request.headers["x-qibo-client-version"]
@@ -193,15 +196,47 @@ def test_headers_name_the_versions(fake: responses.RequestsMock, fake_client: Cl
     assert "python/" in agent
 
 
+def test_a_5xx_on_a_post_to_a_server_without_keys_is_not_re_sent(
+    fake: responses.RequestsMock,
+) -> None:
+    fake.post(f"{FAKE}/api/jobs/", json={"detail": "restarting"}, status=503)
+    fake.post(f"{FAKE}/api/jobs/", json={"pid": "p1"})
+    client = Client(FAKE, FAKE_TOKEN, progress=False, retry=default_retry(backoff_factor=0))
+    with pytest.raises(QiboApiError, match="may or may not") as caught:
+        client.submit(BELL_QASM, nshots=10)
+    assert caught.value.status == 503
+    assert len([c for c in fake.calls if c.request.method == "POST"]) == 1
+
+
+def test_a_post_answered_429_is_re_sent_anywhere(fake: responses.RequestsMock) -> None:
+    """429 means refused, not queued: sending it again cannot make a second job."""
+    fake.post(f"{FAKE}/api/jobs/", json={"detail": "slow down"}, status=429)
+    fake.post(f"{FAKE}/api/jobs/", json={"pid": "p1"})
+    client = Client(FAKE, FAKE_TOKEN, progress=False, retry=default_retry(backoff_factor=0))
+    assert client.submit(BELL_QASM, nshots=10).pid == "p1"
+
+
+def test_a_404_about_the_user_is_an_authentication_error(fake: responses.RequestsMock) -> None:
+    """TII's service answers a wrong token with 404 "User not found, specify the correct token"."""
+    detail = {"detail": "User not found, specify the correct token"}
+    fake.get(f"{FAKE}/api/jobs/", json=detail, status=404)
+    fake.get(f"{FAKE}/api/jobs/j1/", json=detail, status=404)
+    client = Client(FAKE, FAKE_TOKEN, progress=False)
+    with pytest.raises(AuthenticationError, match="Check the token"):
+        client.jobs()
+    with pytest.raises(AuthenticationError):
+        client.get_job("j1")
+
+
 def test_submission_sends_qasm_and_prefer_wait(
-    fake: responses.RequestsMock, fake_client: Client
+    fake: responses.RequestsMock, listing_client: Client
 ) -> None:
     fake.post(
         f"{FAKE}/api/jobs/",
         json={"pid": "p9"},
         match=[matchers.header_matcher({"Prefer": "wait=2.5"})],
     )
-    fake_client.submit(BELL_QASM, nshots=7, device="sim", wait=2.5)
+    listing_client.submit(BELL_QASM, nshots=7, device="sim", wait=2.5)
     body = json.loads(fake.calls[-1].request.body)
     assert body == {
         "circuit": BELL_QASM,

@@ -35,7 +35,7 @@ def test_queue_positions_and_estimates(idle: LocalCluster) -> None:
     positions = [job["queue_position"] for job in jobs]
     assert positions == sorted(positions)
     assert positions[1] == positions[0] + 1 == positions[2] - 1
-    assert all(job["etd_seconds"] > 0 for job in jobs)
+    assert all(job["etd_seconds"] is None for job in jobs)  # no workers: no estimate to give
     assert jobs[0]["frequencies"] is None
     assert jobs[0]["result_path"] is None
 
@@ -116,3 +116,15 @@ def test_too_many_unfinished_jobs_is_429() -> None:
         # Another user has a queue of their own.
         other = session_for(small.url, small.add_user("other@example.org"))
         assert post(other, small.url).status_code == 200
+
+
+def test_queue_estimates_count_what_the_running_jobs_have_taken() -> None:
+    """A job queued behind one that has run for 5 s is not told 50 ms (the old estimate)."""
+    from qibo_client.server.runner import start_estimate, time_left
+
+    assert time_left(5.0, 0.05) >= 2.5
+    assert start_estimate([5.0], workers=1, average=0.05, position=1) >= 2.5
+    assert start_estimate([5.0], workers=1, average=0.05, position=3) >= 2.6
+    assert start_estimate([5.0], workers=2, average=0.05, position=1) == 0.0  # a free worker
+    assert start_estimate([], workers=2, average=1.0, position=5) == 2.0
+    assert start_estimate([], workers=0, average=1.0, position=1) is None

@@ -41,6 +41,29 @@ MAX_CRASHES = 2
 RUNNING_STRETCH = 1.5
 
 
+def time_left(elapsed: float, average: float) -> float:
+    """Seconds a job that has run ``elapsed`` seconds still needs, expected."""
+    return max(average, elapsed * RUNNING_STRETCH) - elapsed
+
+
+def start_estimate(
+    elapsed: list[float], workers: int, average: float, position: int
+) -> float | None:
+    """Seconds until the queued job at ``position`` starts (None: never, there are no workers).
+
+    Each worker frees up when its running job (run for ``elapsed`` seconds so far) is expected
+    to end; the jobs ahead in the queue then take ``average`` each, on the first worker free.
+    """
+    if workers <= 0:
+        return None
+    free = [time_left(seconds, average) for seconds in elapsed]
+    free += [0.0] * max(0, workers - len(free))
+    heapq.heapify(free)
+    for _ in range(max(0, position - 1)):
+        heapq.heapreplace(free, free[0] + average)
+    return round(max(0.0, free[0]), 3)
+
+
 class Runner:
     """The queue and the pool. Every method must be called on the event loop's thread."""
 
@@ -120,32 +143,18 @@ class Runner:
                 return index + 1
         return None
 
-    def _left(self, pid: str, now: float) -> float:
-        """Estimated seconds a running job still needs."""
-        elapsed = now - self._started.get(pid, now)
-        return max(self._avg_runtime, elapsed * RUNNING_STRETCH) - elapsed
-
     def start_seconds(self, position: int | None) -> float | None:
-        """Estimated seconds until the queued job at ``position`` starts (None: never, no workers).
-
-        Each worker frees up when its running job is expected to end (:data:`RUNNING_STRETCH`);
-        the jobs ahead in the queue then take the recent average runtime each, on the first
-        worker free.
-        """
-        if self.workers <= 0:
-            return None
+        """Estimated seconds until the queued job at ``position`` starts (:func:`start_estimate`,
+        with the recent average runtime)."""
         now = time.perf_counter()
-        free = [self._left(pid, now) for pid in self._running]
-        free += [0.0] * max(0, self.workers - len(free))
-        heapq.heapify(free)
-        for _ in range(max(0, (position or 1) - 1)):
-            heapq.heapreplace(free, free[0] + self._avg_runtime)
-        return round(max(0.0, free[0]), 3)
+        elapsed = [now - self._started.get(pid, now) for pid in self._running]
+        return start_estimate(elapsed, self.workers, self._avg_runtime, position or 1)
 
     def etd_seconds(self, pid: str, position: int | None) -> float | None:
         """Estimated seconds until the job ends (None: it cannot run, there are no workers)."""
         if pid in self._running:
-            return round(max(0.0, self._left(pid, time.perf_counter())), 3)
+            elapsed = time.perf_counter() - self._started.get(pid, time.perf_counter())
+            return round(max(0.0, time_left(elapsed, self._avg_runtime)), 3)
         start = self.start_seconds(position)
         return None if start is None else round(start + self._avg_runtime, 3)
 
@@ -238,4 +247,4 @@ class Runner:
         self._wake(outcome.pid)
 
 
-__all__ = ["MAX_CRASHES", "Outcome", "Runner", "Task"]
+__all__ = ["MAX_CRASHES", "Outcome", "Runner", "Task", "start_estimate", "time_left"]
