@@ -1,0 +1,103 @@
+"""The official qibo-client 0.2.4, in its own venv (qibo 0.3.2), against our server's two profiles.
+
+The venv is the benchmarks' (``benchmarks/official/env.py``), built once from the package registry
+into a cache under the temporary directory (or ``$QIBO_CLIENT_OFFICIAL_VENV``) and reused by later
+sessions. Its users call ``print_quota_info()`` and ``run_circuit(...).result()``; both must work,
+and the result must carry the circuit's own registers and measured qubits.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = """
+import json, logging, os
+from qibo import Circuit, gates
+import qibo, qibo_client
+logging.disable(logging.WARNING)
+qibo.set_backend("numpy")
+client = qibo_client.Client(os.environ["OFFICIAL_TOKEN"], os.environ["OFFICIAL_URL"])
+client.print_quota_info()
+client.print_job_info()
+circuit = Circuit(3)
+circuit.add(gates.H(0))
+circuit.add(gates.CNOT(0, 2))
+circuit.add(gates.M(2, register_name="late"))
+circuit.add(gates.M(0, 1, register_name="pair"))
+job = client.run_circuit(circuit, device="sim", nshots=200)
+result = job.result(verbose=False)
+print(json.dumps({
+    "frequencies": dict(result.frequencies()),
+    "registers": {k: dict(v) for k, v in result.frequencies(registers=True).items()},
+    "qubits": [list(m.target_qubits) for m in result.measurements],
+}))
+client.delete_job(job.pid)  # DELETE's answer differs by profile; the call must not fail
+"""
+
+
+def _env_module() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "official_env", ROOT / "benchmarks" / "official" / "env.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def official_python() -> Iterator[Path]:
+    env = _env_module()
+    cache = os.environ.get("QIBO_CLIENT_OFFICIAL_VENV") or str(
+        Path(tempfile.gettempdir()) / "qibo-client-official-venv"
+    )
+    env.VENV_ROOT = Path(cache)
+    official = env.prepare(build=True)
+    if not official.available:
+        pytest.fail(f"the official client's venv could not be built: {official.reason}")
+    yield official.python
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["default", "tii"])
+def test_official_client_reads_quotas_and_results_with_registers(
+    official_python: Path, profile: str, cluster: Any, strict_cluster: Any, tmp_path: Path
+) -> None:
+    server = cluster if profile == "default" else strict_cluster
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "QIBO_BACKEND", "QIBO_PLATFORM"}
+    }
+    env.update(
+        OFFICIAL_URL=server.url,
+        OFFICIAL_TOKEN=server.add_user(f"official-{profile}@example.org"),
+        RESULTS_BASE_FOLDER=str(tmp_path),
+    )
+    done = subprocess.run(
+        [str(official_python), "-c", SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sum(out["frequencies"].values()) == 200
+    assert set(out["frequencies"]) == {"000", "110"}  # bits: late (q2), then pair (q0, q1)
+    assert set(out["registers"]) == {"late", "pair"}
+    assert set(out["registers"]["pair"]) == {"00", "10"}
+    assert out["qubits"] == [[2], [0, 1]]
