@@ -32,7 +32,9 @@ PROFILES = ("default", "tii")
 
 
 @pytest.fixture(params=PROFILES)
-def profile_cluster(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> LocalCluster:
+def profile_cluster(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> LocalCluster:
     """The session's cluster of each profile in turn.
 
     Against ``tii`` (no holds) the client polls; the first poll interval is cut from half a

@@ -24,13 +24,13 @@ from typing import Any
 from qibo_client.config import MalformedResponseError
 from qibo_client.protocol import (
     BATCH_PATH,
+    BULK_DELETE_PATH,
+    DISK_QUOTA_PATH,
     EXTENSION_BATCH,
     EXTENSION_IDEMPOTENCY,
     EXTENSION_QASM,
     EXTENSION_WAIT,
     EXTENSIONS_KEY,
-    BULK_DELETE_PATH,
-    DISK_QUOTA_PATH,
     IDEMPOTENCY_HEADER,
     JOBS_PATH,
     MAX_WAIT_SECONDS,

@@ -3,9 +3,10 @@
 qibo finds a backend by importing the module named after it and calling
 ``qibo_client.MetaBackend.load(**kwargs)`` (``MetaBackend().list_available()`` for
 ``qibo.list_available_backends``). qibo reads no entry points: the ``qibo.backends`` entry point
-this package also declares is for tools that list plugins, not how qibo finds it. ``RemoteTIIBackend`` subclasses ``NumpyBackend`` so that everything qibo computes
-locally (matrices, Hamiltonians, optimisers, quantum-info helpers) keeps working; only circuit
-execution goes to the cluster:
+this package also declares is for tools that list plugins, not how qibo finds it.
+``RemoteTIIBackend`` subclasses ``NumpyBackend`` so that everything qibo computes locally
+(matrices, Hamiltonians, optimisers, quantum-info helpers) keeps working; only circuit execution
+goes to the cluster:
 
     backend -> export (refusals, bases; QASM or circuit.raw as the server lists) -> Client.submit
             -> Job.frequencies -> outcomes -> backend
@@ -40,9 +41,9 @@ from qibo.backends.numpy import NumpyBackend
 
 from qibo_client import __version__
 from qibo_client.config import TII_URL, ConfigurationError, UnsupportedCircuitError
+from qibo_client.export import check_exportable, export_circuit
 from qibo_client.outcomes import STATE_HINT, RemoteMeasurementOutcomes
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
-from qibo_client.export import check_exportable, export_circuit
 from qibo_client.settings import (
     CIRCUIT_AUTO,
     SUBMIT_HOLD,

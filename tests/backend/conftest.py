@@ -45,4 +45,6 @@ def offline() -> RemoteTIIBackend:
 
     Its format is forced to QASM, so what QASM refuses is refused without asking a server.
     """
-    return RemoteTIIBackend(token="not-a-real-token", url="http://127.0.0.1:9", circuit_format="qasm")
+    return RemoteTIIBackend(
+        token="not-a-real-token", url="http://127.0.0.1:9", circuit_format="qasm"
+    )

@@ -77,10 +77,12 @@ def test_circuit_format_follows_the_server(profiled: tuple[Client, str]) -> None
     post = next(request for request in seen if request.method == "POST")
     circuit = json.loads(post.body or b"{}")["circuit"]
     if profile == "tii":
-        assert isinstance(circuit, dict) and circuit["nqubits"] == 2  # qibo's circuit.raw
+        assert isinstance(circuit, dict)
+        assert circuit["nqubits"] == 2
         assert PREFER_HEADER not in post.headers  # no holds asked of a server that lists none
     else:
-        assert isinstance(circuit, str) and circuit.lstrip().startswith(("OPENQASM", "//"))
+        assert isinstance(circuit, str)
+        assert circuit.lstrip().startswith(("OPENQASM", "//"))
         assert post.headers[PREFER_HEADER] == "wait=10"
     assert post.headers[IDEMPOTENCY_HEADER]  # sent everywhere; harmless where ignored
 
@@ -100,11 +102,11 @@ def test_an_x_basis_measurement_after_h_reads_all_zeros(
 
 def test_qasm_forced_on_a_raw_only_server_is_a_clear_400(strict_cluster: Any) -> None:
     with Client(strict_cluster.url, strict_cluster.token, progress=False) as client:
-        with pytest.raises(QiboApiError, match="circuit.raw") as caught:
+        with pytest.raises(QiboApiError, match=r"circuit\.raw") as caught:
             client.submit(BELL_QASM, nshots=10)
         assert caught.value.status == 400
         forced = JobOptions(circuit_format="qasm").with_nshots(10)
-        with pytest.raises(QiboApiError, match="circuit.raw"):
+        with pytest.raises(QiboApiError, match=r"circuit\.raw"):
             client.submit(bell(), options=forced)
 
 
@@ -272,7 +274,8 @@ def test_a_cut_post_never_makes_two_jobs(profile_cluster: Any) -> None:
         posts = proxy.posts
     if profile == "tii":
         assert posts == 1  # never re-sent to a server without idempotency keys
-        assert "may or may not" in str(caught.value) and "jobs" in str(caught.value)
+        assert "may or may not" in str(caught.value)
+        assert "jobs" in str(caught.value)
     else:
         assert posts == 3  # re-sent with the same key: the server replays the first job
     with Client(profile_cluster.url, token, progress=False) as direct:

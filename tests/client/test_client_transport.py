@@ -184,9 +184,7 @@ def test_connection_refused_is_a_transport_error() -> None:
     assert FAKE_TOKEN not in str(info.value)
 
 
-def test_headers_name_the_versions(
-    fake: responses.RequestsMock, listing_client: Client
-) -> None:
+def test_headers_name_the_versions(fake: responses.RequestsMock, listing_client: Client) -> None:
     request = fake.calls[0].request
     assert request.headers["x-api-token"] == FAKE_TOKEN
     assert request.headers["x-qibo-client-version"]

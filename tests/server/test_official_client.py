@@ -50,7 +50,8 @@ def _env_module() -> Any:
     spec = importlib.util.spec_from_file_location(
         "official_env", ROOT / "benchmarks" / "official" / "env.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
@@ -67,7 +68,7 @@ def official_python() -> Iterator[Path]:
     official = env.prepare(build=True)
     if not official.available:
         pytest.fail(f"the official client's venv could not be built: {official.reason}")
-    yield official.python
+    return official.python
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from qibo_client.protocol import TERMINAL_STATUSES, Status, job_path
+from qibo_client.protocol import TERMINAL_STATUSES, job_path
 from qibo_client.server.accounts import User
 from qibo_client.server.state import ServerState
 from qibo_client.server.worker import job_seed_of
@@ -101,9 +101,7 @@ def official_job_object(state: ServerState, row: sqlite3.Row, user: User) -> byt
     return f'{text[:-1]},"circuit":{row["circuit"]},"frequencies":{frequencies}}}'.encode()
 
 
-def project_quota(
-    state: ServerState, user: User, project: str, device_name: str
-) -> dict[str, Any]:
+def project_quota(state: ServerState, user: User, project: str, device_name: str) -> dict[str, Any]:
     """One entry of ``GET /api/projectquotas/``, with every field the official schema lists."""
     device = state.devices.get(device_name)
     used = state.store.usage(user.id, project, device.name)

@@ -8,8 +8,8 @@ The result is bound to the job's own measurement gates (registers, qubits, order
 stored circuit, and carries samples that are the server's counts, shuffled: ``load_result(...)``
 then gives the same registers and the same frequencies the job object shows. Past
 :data:`MAX_SAMPLE_CELLS` (a million shots of many qubits would make a file of hundreds of MB) it
-carries the counts as probabilities instead, which qibo re-samples. qibo is imported here, lazily, and the caller runs this off the
-event loop.
+carries the counts as probabilities instead, which qibo re-samples. qibo is imported here, lazily,
+and the caller runs this off the event loop.
 """
 
 from __future__ import annotations

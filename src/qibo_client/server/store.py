@@ -319,7 +319,7 @@ class Store:
     def usage(self, user_id: int, project: str, device: str) -> Usage:
         """Runtime and shots of the user's finished jobs on (project, device), and unfinished."""
         row = self._db.execute(
-            "SELECT coalesce(sum(runtime), 0), "
+            "SELECT coalesce(sum(runtime), 0), "  # noqa: S608 - constants
             f"coalesce(sum(CASE WHEN {_UNFINISHED} THEN 0 ELSE nshots END), 0), "
             f"coalesce(sum(CASE WHEN {_UNFINISHED} THEN 1 ELSE 0 END), 0) "
             "FROM jobs WHERE user_id=? AND project=? AND device=?",
