@@ -13,6 +13,7 @@ import time
 
 import pytest
 from faults import (
+    VERSIONS,
     FaultServer,
     broken_chunks,
     cut,
@@ -136,6 +137,8 @@ def test_the_version_check_survives_a_cut_answer(faults: FaultServer) -> None:
 def test_an_idempotent_submission_cut_off_is_sent_again_with_its_key(
     faults: FaultServer,
 ) -> None:
+    # A server that lists idempotency keys: only to such a server is a cut POST sent again.
+    faults.always("/api/qibo_version/", json_reply({**VERSIONS, "extensions": ["idempotency"]}))
     answer = json.dumps({"pid": "p7", "status": "queueing"}).encode()
     faults.queue(JOBS, cut(answer, sent=4))
     faults.always(JOBS, raw_reply(200, answer))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faults import FaultServer, json_reply
+from faults import VERSIONS, FaultServer, json_reply
 
 from qibo_client.config import WaitInterrupted
 from qibo_client.qibo_client import Client
@@ -99,6 +99,7 @@ def test_ctrl_c_in_a_batch_wait_names_every_unfinished_job_and_cancels_none(
     faults.always("/api/jobs/p3/", json_reply({"pid": "p3", "status": "success"}))
     queued = [{"pid": pid, "status": "queueing"} for pid in ("p1", "p2")]
     faults.always("/api/jobs/batch/", json_reply({"jobs": queued}))
+    faults.always("/api/qibo_version/", json_reply({**VERSIONS, "extensions": ["batch"]}))
     client = _client(faults)
     jobs = [client.get_job(pid) for pid in ("p1", "p2", "p3")]
     _interrupt_on_get(client, "/api/jobs/batch/", after=2)
