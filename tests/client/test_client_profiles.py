@@ -296,3 +296,28 @@ def test_a_refused_connection_is_not_an_uncertain_submission() -> None:
     with pytest.raises(TransportError) as caught:
         client.submit(BELL_QASM, nshots=10)
     assert not isinstance(caught.value, SubmissionUncertainError)
+
+
+def test_raw_export_survives_a_server_that_reads_it_with_from_dict() -> None:
+    """qibo's own reader applies an X basis twice on plain ``circuit.raw``; not on ours."""
+    import numpy as np
+    from qibo.backends import NumpyBackend
+
+    from qibo_client.export import to_raw
+
+    circuit = Circuit(2)
+    circuit.add(gates.H(0))
+    circuit.add(gates.M(0, basis=gates.X))
+    circuit.add(gates.RX(1, theta=np.pi / 2))
+    circuit.add(gates.M(1, basis=gates.Y, register_name="y"))
+    backend = NumpyBackend()
+    np.random.seed(7)
+    ours = Circuit.from_dict(json.loads(json.dumps(to_raw(circuit))))
+    counts = backend.execute_circuit(ours, nshots=400).frequencies(registers=True)
+    assert counts["register0"] == {"0": 400}
+    assert set(counts["y"]) == {"1"}  # RX(pi/2)|0> is the -1 eigenstate of Y
+    trap = Circuit(1)
+    trap.add(gates.H(0))
+    trap.add(gates.M(0, basis=gates.X))
+    naive = Circuit.from_dict(trap.raw)
+    assert set(backend.execute_circuit(naive, nshots=400).frequencies()) == {"0", "1"}
