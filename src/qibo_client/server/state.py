@@ -14,11 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qibo_client.protocol import TERMINAL_STATUSES, Status
 from qibo_client.server.accounts import AccountSpec, User, digests_match, token_digest
 from qibo_client.server.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
+from qibo_client.server.executors import make_executor
 from qibo_client.server.runner import Runner
 from qibo_client.server.store import Store
 from qibo_client.server.worker import Outcome, Task
@@ -35,6 +37,11 @@ class ServerConfig:
     devices: DeviceTable = DEFAULT_DEVICES
     max_body_bytes: int = 1 << 20
     max_queued_per_user: int = 10_000
+    #: None: the embedded pool of ``workers`` processes; else a Dask scheduler's address, a
+    #: ``distributed.Client`` or a Dask cluster object (see executors/).
+    dask: Any = None
+    #: numba threads per job; None: the cores divided by the jobs that run at once.
+    threads: int | None = None
 
 
 class ServerState:
@@ -47,7 +54,7 @@ class ServerState:
     def __init__(
         self,
         config: ServerConfig,
-        make_runner: Callable[[int, Callable[[Outcome], None]], Runner] = Runner,
+        make_runner: Callable[[int, Callable[[Outcome], None]], Runner] | None = None,
     ) -> None:
         self.config = config
         self.devices = config.devices
@@ -56,7 +63,16 @@ class ServerState:
         for spec in config.accounts:
             self.store.upsert_user(spec)
         self._users = self.store.users_by_digest()
-        self.runner = make_runner(config.workers, self.record)
+        if make_runner is None:
+            executor = make_executor(
+                workers=config.workers,
+                dask=config.dask,
+                threads=config.threads,
+                engine=next(iter(config.devices)).engine,
+            )
+            self.runner = Runner(config.workers, self.record, executor)
+        else:
+            self.runner = make_runner(config.workers, self.record)
 
     def add_user(self, spec: AccountSpec) -> None:
         """Create (or update) a user while serving."""
@@ -80,6 +96,7 @@ class ServerState:
             runtime=outcome.runtime,
             stdout=outcome.stdout,
             stderr=outcome.stderr,
+            engine=outcome.engine,
         )
 
     def requeue_unfinished(self) -> int:
