@@ -106,6 +106,7 @@ class DaskExecutor:
         self._client: distributed.Client | None = None
         self._connected = False
         self._slots = 0
+        self._recounting = False
         self._inflight: dict[asyncio.Future[Outcome], distributed.Future] = {}
         self._attempts = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -157,13 +158,30 @@ class DaskExecutor:
                     await asyncio.to_thread(self._connect)
                     logger.warning("Dask scheduler %s is back", self.address)
                     self._wake()
-                elif self._connected and looks % RECOUNT_EVERY == 0 and client is not None:
-                    slots = sum((await asyncio.to_thread(client.nthreads)).values())
-                    grew, self._slots = slots > self._slots, slots
-                    if grew:
-                        self._wake()
+                elif self._connected and looks % RECOUNT_EVERY == 0:
+                    await self._recount()
             except Exception as err:  # noqa: BLE001 - the scheduler is still away: look again
                 logger.debug("Dask scheduler %s not reachable yet: %r", self.address, err)
+
+    async def _recount(self) -> None:
+        """Count the cluster's worker threads again; wake the runner if there are more."""
+        client = self._client
+        try:
+            if client is not None:
+                slots = sum((await asyncio.to_thread(client.nthreads)).values())
+                grew, self._slots = slots > self._slots, slots
+                if grew:
+                    self._wake()
+        finally:
+            self._recounting = False
+
+    def _recount_soon(self) -> None:
+        """After a worker died: send nothing more until the threads are counted again, or the
+        jobs queued again would pile onto the survivors (and die with the next crash)."""
+        if not self._recounting:
+            self._recounting = True
+            task = asyncio.get_running_loop().create_task(self._recount())
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     def _lose_all(self) -> None:
         """The connection is gone: every job in flight is lost (the runner queues them again)."""
@@ -194,7 +212,9 @@ class DaskExecutor:
     # jobs
 
     def slots(self) -> int:
-        return self._slots if self._connected and not self._closed else 0
+        if not self._connected or self._closed:
+            return 0
+        return min(self._slots, len(self._inflight)) if self._recounting else self._slots
 
     def submit(self, task: Task) -> asyncio.Future[Outcome]:
         assert self._loop is not None, "submit() before start()"
@@ -242,6 +262,7 @@ class DaskExecutor:
         if kind == "ok":
             outcome.set_result(value)
         elif kind == "crash":
+            self._recount_soon()
             outcome.set_exception(WorkerCrashed(str(value)))
         elif kind == "error":
             outcome.set_exception(value)
