@@ -134,6 +134,9 @@ class DaskExecutor:
         client = self._client
         if client is None or client.status in ("closing", "closed"):
             client = distributed.Client(self.address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            if self._closed:  # stopped while this thread was connecting
+                client.close()
+                return
             self._client = client
         client.register_plugin(self._plugin, name=PLUGIN_NAME)
         self._slots = sum(client.nthreads().values())
