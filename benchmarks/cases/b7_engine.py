@@ -11,11 +11,13 @@ qibojit, not numpy).
 
 Each engine runs the circuit once unmeasured first (numba compiles the QFT's kernels; the server's
 workers compiled theirs at start, and one warm-up job through the plugin makes the comparison
-even), then ``repeat`` times measured; numpy, the slowest by far, fewer times.
+even). The machine is shared and its load drifts, so the local qibojit runs and the server runs
+alternate, ``repeat`` of each; numpy, the slowest by far, runs once (twice with ``--quick``).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -37,34 +39,39 @@ def qft(nqubits: int) -> Any:
     return circuit
 
 
-def _times(nqubits: int, repeat: int, warm: bool = True) -> list[float]:
-    """Wall seconds of ``repeat`` runs on qibo's current backend, after one warm-up run."""
-    if warm:
-        qft(nqubits)(nshots=NSHOTS)
-    times = []
-    for _ in range(repeat):
-        circuit = qft(nqubits)  # a fresh circuit: no cached state or samples
-        start = time.perf_counter()
-        result = circuit(nshots=NSHOTS)
-        assert sum(result.frequencies().values()) == NSHOTS
-        times.append(time.perf_counter() - start)
-    return times
+def _time(backend: Any, nqubits: int) -> float:
+    """Wall seconds of one run on ``backend``: simulate, then read the frequencies."""
+    circuit = qft(nqubits)  # a fresh circuit: no cached state or samples
+    start = time.perf_counter()
+    result = backend.execute_circuit(circuit, nshots=NSHOTS)
+    assert sum(result.frequencies().values()) == NSHOTS
+    return time.perf_counter() - start
 
 
 def run(ctx: Context) -> CaseResult:
     import qibo
+    from qibo.backends import construct_backend
 
+    # The server's workers let OpenMP's idle threads sleep (engines.configure); so does the local
+    # qibojit here, or on a loaded machine its spinning threads alone would decide the ratio.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     nqubits = 18 if ctx.quick else 22
     repeat = 3 if ctx.quick else 5
-    qibo.set_backend("qibojit", platform="numba")
-    qibojit = _times(nqubits, repeat)
-    qibo.set_backend("numpy")
-    numpy = _times(nqubits, 1 if not ctx.quick else 2, warm=False)  # nothing to compile
+    local = construct_backend("qibojit", platform="numba")
+    numpy_backend = construct_backend("numpy")
+    numpy = [_time(numpy_backend, nqubits) for _ in range(2 if ctx.quick else 1)]
 
+    qibojit: list[float] = []
+    remote: list[float] = []
     with serving(1) as (url, token):
         qibo.set_backend("qibo-client", url=url, token=token)
         try:
-            remote = _times(nqubits, repeat)
+            server = qibo.get_backend()
+            _time(local, nqubits)  # warm-ups: numba compiles the QFT's kernels here
+            _time(server, nqubits)
+            for _ in range(repeat):
+                qibojit.append(_time(local, nqubits))
+                remote.append(_time(server, nqubits))
         finally:
             qibo.set_backend("numpy")
 
