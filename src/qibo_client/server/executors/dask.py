@@ -7,8 +7,8 @@ its API, and Dask does the placement. Design points, each for a reason:
 - **Our own client.** The executor connects a ``distributed.Client`` of its own to the scheduler
   (given as an address, a ``Client`` or a cluster object): the caller's client is never closed or
   reconnected under them. It is a synchronous client, so Dask's networking runs on a thread of its
-  own, never on the server's event loop; results are gathered on Dask's callback thread and handed
-  to the loop with ``call_soon_threadsafe``.
+  own, never on the server's event loop; results are gathered on that thread's loop and handed to
+  the server's loop with ``call_soon_threadsafe``.
 - **The queue stays ours.** At most ``slots()`` jobs (the cluster's worker threads) are in Dask at
   once; the others wait in the runner's queue, where their positions mean something and a cancel
   is a dict removal.
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import logging
 import os
@@ -167,16 +166,14 @@ class DaskExecutor:
                 logger.debug("Dask scheduler %s not reachable yet: %r", self.address, err)
 
     async def _recount(self) -> None:
-        """Count the cluster's worker threads again; wake the runner if there are more."""
+        """Count the cluster's worker threads again, then let the runner fill the free slots."""
         client = self._client
         try:
             if client is not None:
-                slots = sum((await asyncio.to_thread(client.nthreads)).values())
-                grew, self._slots = slots > self._slots, slots
-                if grew:
-                    self._wake()
+                self._slots = sum((await asyncio.to_thread(client.nthreads)).values())
         finally:
             self._recounting = False
+            self._wake()
 
     def _recount_soon(self) -> None:
         """After a worker died: send nothing more until the threads are counted again, or the
@@ -230,7 +227,9 @@ class DaskExecutor:
         key = f"qibo-job-{task.pid}-{next(self._attempts)}"
         future = client.submit(worker_side.run_task, task, key=key, pure=False)
         self._inflight[outcome] = future
-        future.add_done_callback(functools.partial(self._collect, outcome))
+        dask_loop = client.loop
+        assert dask_loop is not None, "a running client has a loop"
+        dask_loop.add_callback(self._follow, client, outcome, future)
         return outcome
 
     def cancel(self, future: asyncio.Future[Outcome]) -> None:
@@ -240,20 +239,21 @@ class DaskExecutor:
             self._loop.run_in_executor(None, task.cancel)
         future.cancel()
 
-    def _collect(self, outcome: asyncio.Future[Outcome], future: distributed.Future) -> None:
-        """(On Dask's callback thread.) Fetch the result or classify the failure, then settle."""
+    async def _follow(
+        self, client: distributed.Client, outcome: asyncio.Future[Outcome], future: Any
+    ) -> None:
+        """(On the Dask client's own loop.) Wait for the task, fetch its result or classify the
+        failure, then settle the job on the server's loop: no thread in between, which matters
+        for every job's latency on a busy machine."""
         value: Any
         try:
-            if future.status == "finished":
-                kind, value = "ok", future.result(timeout=CONNECT_TIMEOUT)
-            elif future.status == "error":
-                error = future.exception(timeout=CONNECT_TIMEOUT)
-                kind = "crash" if isinstance(error, distributed.KilledWorker) else "error"
-                value = error
-            else:  # cancelled by the client when the scheduler went, or the data was lost
-                kind, value = "lost", future.status
-        except Exception as err:  # noqa: BLE001 - e.g. the scheduler went during the gather
-            kind, value = "lost", repr(err)
+            kind, value = "ok", await client.gather(future, asynchronous=True)
+        except Exception as err:  # noqa: BLE001 - classified by the future's state below
+            if future.status == "error":
+                kind = "crash" if isinstance(err, distributed.KilledWorker) else "error"
+                value = err
+            else:  # cancelled when the scheduler went (or by us), or the data was lost
+                kind, value = "lost", f"{future.status}: {err!r}"
         loop = self._loop
         if loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: the server stopped
