@@ -2,11 +2,11 @@
 
 Workers are spawned processes or Dask workers (see :mod:`.executors`); each imports qibo, chooses
 its engine and compiles numba's kernels once at start (:func:`warm_worker`, :mod:`.engines`), then
-runs :func:`run_task` per job, on the engine its device names. A job is seeded before it runs, from its
-explicit ``seed`` or else from its pid (:func:`job_seed_of`), so the same job run again draws the
-same counts and a failing statistical test can be replayed. Hardware devices transpile with their
-own native gates and couplings (``devices.py``). This module imports qibo only inside functions, so
-the HTTP process can import :class:`Task` and :class:`Outcome` without it.
+runs :func:`run_task` per job, on the engine its device names. A job is seeded before it runs, from
+its explicit ``seed`` or else from its pid (:func:`job_seed_of`), so the same job run again draws
+the same counts and a failing statistical test can be replayed. Hardware devices transpile with
+their own native gates and couplings (``devices.py``). This module imports qibo only inside
+functions, so the HTTP process can import :class:`Task` and :class:`Outcome` without it.
 """
 
 from __future__ import annotations

@@ -37,9 +37,9 @@ from typing import Any
 import distributed
 
 from qibo_client.server import engines
-from qibo_client.server import runner as worker_side
+from qibo_client.server import worker as worker_side
 from qibo_client.server.executors import ExecutorLost, WorkerCrashed
-from qibo_client.server.runner import Outcome, Task
+from qibo_client.server.worker import Outcome, Task
 
 logger = logging.getLogger("qibo_client.server.executors.dask")
 
