@@ -26,7 +26,6 @@ distributed = pytest.importorskip("distributed")
 from server_helpers import BELL, session_for  # noqa: E402
 
 from qibo_client.server import local_cluster  # noqa: E402
-from qibo_client.server.accounts import token_digest  # noqa: E402
 from qibo_client.server.devices import SIM  # noqa: E402
 from qibo_client.server.executors.dask import DaskExecutor  # noqa: E402
 from qibo_client.server.qasm_parser import parse_qasm  # noqa: E402
@@ -319,7 +318,8 @@ def test_a_server_restart_runs_again_what_was_in_flight_on_dask(
 
     with local_cluster(dask=dask_cluster, db_path=db) as first:
         state = first.state
-        user = state.users[token_digest(first.token)][1]
+        user = state.user_for(first.token)
+        assert user is not None
 
         def accept_held_job() -> str:
             """A stored Bell job whose first run is held on a worker (as a long job would be)."""
