@@ -7,11 +7,18 @@ against, whether it was met, and the raw numbers for the JSON file.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+HERE = Path(__file__).resolve().parent
 
 
 @dataclass
@@ -82,3 +89,34 @@ def summary(values: list[float]) -> dict[str, float]:
         "min": ordered[0],
         "max": ordered[-1],
     }
+
+
+@contextlib.contextmanager
+def serving(workers: int, *options: str) -> Iterator[tuple[str, str]]:
+    """The reference server (``local_cluster``) in its own process; yields (url, token).
+
+    ``options`` go to server.py (``--threads N``, ``--dask-local N``, ``--engine numpy``)."""
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "server.py"), "--workers", str(workers), *options],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None
+    assert server.stdout is not None
+    mark = "bench-server-address: "
+    try:
+        for line in server.stdout:
+            if line.startswith(mark):
+                address = json.loads(line[len(mark) :])
+                break
+        else:
+            raise RuntimeError("the reference server did not start; see its log above")
+        yield address["url"], address["token"]
+    finally:
+        server.stdin.close()  # the server's signal to stop
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -12,7 +12,6 @@ prints a table and writes ``benchmarks/out/results-<UTC date-time>.json``. See R
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import importlib
 import json
@@ -24,16 +23,15 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import CaseResult, Context  # noqa: E402
+from common import CaseResult, Context, serving  # noqa: E402
 
-ORDER = ["B5", "B6", "B1", "B2", "B3", "B4", "B10"]
+ORDER = ["B5", "B6", "B1", "B2", "B3", "B4", "B7", "B8", "B10"]
 MODULES = {
     "B1": "cases.b1_latency",
     "B2": "cases.b2_throughput",
@@ -41,6 +39,8 @@ MODULES = {
     "B4": "cases.b4_large_result",
     "B5": "cases.b5_import",
     "B6": "cases.b6_parsing",
+    "B7": "cases.b7_engine",
+    "B8": "cases.b8_dask",
     "B10": "cases.b10_faults",
 }
 WORKERS = 2
@@ -77,35 +77,6 @@ def machine() -> dict[str, Any]:
         "qibo_client": qibo_client.__version__,
         "commit": commit,
     }
-
-
-@contextlib.contextmanager
-def serving(workers: int) -> Iterator[tuple[str, str]]:
-    """The reference server (``local_cluster``) in its own process; yields (url, token)."""
-    server = subprocess.Popen(
-        [sys.executable, str(HERE / "server.py"), "--workers", str(workers)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdin is not None
-    assert server.stdout is not None
-    mark = "bench-server-address: "
-    try:
-        for line in server.stdout:
-            if line.startswith(mark):
-                address = json.loads(line[len(mark) :])
-                break
-        else:
-            raise RuntimeError("the reference server did not start; see its log above")
-        yield address["url"], address["token"]
-    finally:
-        server.stdin.close()  # the server's signal to stop
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def print_table(results: list[CaseResult], meta: dict[str, Any]) -> None:

@@ -1,6 +1,8 @@
 """The reference server in a process of its own, for the harness.
 
     python benchmarks/server.py --workers 2
+    python benchmarks/server.py --workers 1 --threads 2      # one job at a time, on both cores
+    python benchmarks/server.py --dask-local 2                # jobs on a Dask LocalCluster
 
 Started by ``run.py``: it runs ``local_cluster(workers=...)``, writes one line
 ``bench-server-address: {"url": ..., "token": ...}`` to stdout (a pipe read by the harness,
@@ -12,6 +14,7 @@ in real use.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -23,11 +26,36 @@ MARK = "bench-server-address: "
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None, help="numba threads per job")
+    parser.add_argument("--engine", default=None, help="engine of the simulators (numpy, ...)")
+    parser.add_argument(
+        "--dask-local",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run jobs on a Dask LocalCluster of N one-thread worker processes (not --workers)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="server %(levelname)s %(name)s: %(message)s")
     from qibo_client.server import local_cluster
 
-    with local_cluster(workers=args.workers) as cluster:
+    with contextlib.ExitStack() as stack:
+        dask = None
+        if args.dask_local:
+            from distributed import LocalCluster
+
+            dask = stack.enter_context(
+                LocalCluster(
+                    n_workers=args.dask_local,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                )
+            )
+        cluster = stack.enter_context(
+            local_cluster(workers=args.workers, threads=args.threads, engine=args.engine, dask=dask)
+        )
         sys.stdout.write(MARK + json.dumps({"url": cluster.url, "token": cluster.token}) + "\n")
         sys.stdout.flush()
         sys.stdin.read()  # until the harness closes the pipe (or exits)

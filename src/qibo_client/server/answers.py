@@ -63,6 +63,7 @@ def job_object(state: ServerState, row: sqlite3.Row, user: User) -> bytes:
         "stdout": row["stdout"],
         "stderr": row["stderr"],
         "qibo_version": state.qibo_version,
+        "engine": row["engine"],
         "result_path": result_path(pid, status),
     }
     text = json.dumps(head, separators=(",", ":"))

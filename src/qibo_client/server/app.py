@@ -31,7 +31,8 @@ from qibo_client.server.worker import Outcome
 
 logger = logging.getLogger("qibo_client.server")
 
-#: Makes the runner of a state: ``(workers, on_outcome) -> Runner``. Tests pass a fake one.
+#: Makes the runner of a state: ``(workers, on_outcome) -> Runner``. Tests pass a fake one; None
+#: builds the runner with the executor the configuration names (local pool or Dask).
 RunnerFactory = Callable[[int, Callable[[Outcome], None]], Runner]
 
 
@@ -52,7 +53,7 @@ async def unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def create_app(config: ServerConfig, *, runner: RunnerFactory = Runner) -> FastAPI:
+def create_app(config: ServerConfig, *, runner: RunnerFactory | None = None) -> FastAPI:
     """A ready-to-serve app; the store opens and the workers warm up in its lifespan."""
 
     @asynccontextmanager

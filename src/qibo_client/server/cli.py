@@ -36,6 +36,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulation worker processes (0 queues jobs without running them)",
     )
     parser.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="run jobs on this Dask scheduler's workers (tcp://host:8786) instead of local "
+        "processes; needs pip install 'qibo-client[dask]'",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="numba threads per job (default: cores divided by the jobs that run at once)",
+    )
+    parser.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "numpy", "qibojit"),
+        help="simulation engine of the simulator devices (auto: qibojit if installed, else numpy)",
+    )
+    parser.add_argument(
         "--accounts",
         default=None,
         help="JSON file of users and tokens (default: $QIBO_SERVER_ACCOUNTS)",
@@ -75,6 +94,8 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
             new_token,
         )
         from qibo_client.server.app import ServerConfig, create_app
+        from qibo_client.server.devices import DEFAULT_DEVICES
+        from qibo_client.server.executors import DaskUnavailableError, require_dask
         from qibo_client.server.profiles import profile_named
         from qibo_client.server.store import Store
     except ImportError as err:
@@ -82,6 +103,13 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
             f"qibo-client serve needs the server extra: pip install 'qibo-client[server]' ({err})\n"
         )
         return 2
+
+    if args.dask:
+        try:
+            require_dask()
+        except DaskUnavailableError as err:
+            sys.stderr.write(f"qibo-client serve: {err}\n")
+            return 2
 
     accounts_path = args.accounts or os.environ.get(ACCOUNTS_ENV)
     specs: list[AccountSpec] = []
@@ -119,9 +147,17 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         accounts=specs,
         max_body_bytes=args.max_body_bytes,
         profile=profile_named(args.profile),
+        devices=DEFAULT_DEVICES.with_engine(args.engine),
+        dask=args.dask,
+        threads=args.threads,
     )
     logger.warning(
-        "serving on http://%s:%d (db %s, profile %s)", args.host, args.port, args.db, args.profile
+        "serving on http://%s:%d (db %s, profile %s; jobs on %s)",
+        args.host,
+        args.port,
+        args.db,
+        args.profile,
+        f"Dask scheduler {args.dask}" if args.dask else f"{args.workers} local worker(s)",
     )
     uvicorn.run(
         create_app(config),

@@ -2,7 +2,9 @@
 
 Two kinds, so that a client can exercise both paths of the real service:
 
-- ``sim``: qibo's numpy state-vector simulator, the default, with no gate or connectivity rules;
+- ``sim``: qibo's state-vector simulator (qibojit when installed, else numpy: see engines.py), the
+  default, with no gate or connectivity rules; ``sim-gpu`` (qibojit on cupy) is listed only where
+  cupy sees a GPU;
 - ``hw5``: a simulated piece of hardware, 5 qubits on a line with qibo's default native gates.
   Without ``verbatim`` the worker transpiles with qibo's own transpiler (the same passes qibo uses
   for a hardware backend); with ``verbatim`` a circuit the chip cannot run as written is refused at
@@ -19,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
+
+from qibo_client.server import engines
 
 from .program import MAX_DENSITY_QUBITS, Op, Program
 
@@ -47,6 +51,8 @@ class Device:
     edges: frozenset[tuple[int, int]] | None = None
     #: widest circuit simulated as a density matrix (noise channels, collapsing measurements).
     max_density_qubits: int = MAX_DENSITY_QUBITS
+    #: the simulation engine (engines.ENGINES); "auto": qibojit when installed, else numpy.
+    engine: str = engines.AUTO
 
     def check_nshots(self, nshots: Any) -> int:
         """Return the number of shots to run, or raise ValueError saying what is wrong."""
@@ -193,9 +199,17 @@ def _line(n: int) -> frozenset[tuple[int, int]]:
 
 SIM = Device(
     name="sim",
-    description="qibo numpy state-vector simulator (ideal, all-to-all)",
+    description="qibo state-vector simulator, qibojit or numpy (ideal, all-to-all)",
     max_qubits=25,
     max_shots=1_000_000,
+)
+
+SIM_GPU = Device(
+    name="sim-gpu",
+    description="qibo state-vector simulator on a GPU, qibojit with cupy (ideal, all-to-all)",
+    max_qubits=30,
+    max_shots=1_000_000,
+    engine=engines.QIBOJIT_CUPY,
 )
 
 HW5 = Device(
@@ -211,11 +225,17 @@ HW5 = Device(
 )
 
 
+def _default_devices() -> dict[str, Device]:
+    """``sim`` and ``hw5``, plus ``sim-gpu`` where cupy sees a GPU."""
+    devices = [SIM, HW5, *([SIM_GPU] if engines.gpu_available() else [])]
+    return {device.name: device for device in devices}
+
+
 @dataclass(frozen=True)
 class DeviceTable:
     """The devices of one server, by name, with the default first."""
 
-    devices: Mapping[str, Device] = field(default_factory=lambda: {SIM.name: SIM, HW5.name: HW5})
+    devices: Mapping[str, Device] = field(default_factory=lambda: _default_devices())
 
     def get(self, name: Any) -> Device:
         """The device called ``name``, or ValueError listing the known ones."""
@@ -228,6 +248,16 @@ class DeviceTable:
 
     def __iter__(self) -> Iterator[Device]:
         return iter(self.devices.values())
+
+    def with_engine(self, engine: str) -> DeviceTable:
+        """The same devices, the CPU simulators (engine ``auto``) set to run on ``engine``."""
+        engines.check(engine)
+        return DeviceTable(
+            {
+                name: replace(device, engine=engine) if device.engine == engines.AUTO else device
+                for name, device in self.devices.items()
+            }
+        )
 
 
 DEFAULT_DEVICES = DeviceTable()

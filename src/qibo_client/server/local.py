@@ -93,6 +93,9 @@ def local_cluster(
     max_queued_per_user: int = 10_000,
     host: str = "127.0.0.1",
     profile: str | Profile = "default",
+    dask: Any = None,
+    threads: int | None = None,
+    engine: str | None = None,
 ) -> Iterator[LocalCluster]:
     """Start the reference server on a free loopback port; stop it cleanly on exit.
 
@@ -101,8 +104,22 @@ def local_cluster(
     ``accounts`` adds users (an accounts-file structure or ``AccountSpec`` list); a default user
     ``user@localhost`` is always created, with a fresh token each start. ``profile="tii"``
     serves only what TII's service is known to speak (:mod:`.profiles`).
+    ``user@localhost`` is always created, with a fresh token each start.
+
+    ``dask`` runs the jobs on a Dask cluster instead of ``workers`` local processes: a scheduler
+    address (``"tcp://127.0.0.1:8786"``), a ``distributed.Client`` or a cluster object such as
+    ``distributed.LocalCluster`` (needs ``pip install "qibo-client[dask]"``). ``threads``: numba
+    threads per job (default: cores divided by the jobs that run at once). ``engine``: the
+    simulation engine of the simulators (``auto``, ``numpy``, ``qibojit``; see engines.py).
     """
     import uvicorn
+
+    from qibo_client.server.devices import DEFAULT_DEVICES
+    from qibo_client.server.executors import require_dask
+
+    if dask is not None:
+        require_dask()  # the install hint here, not a failed start
+    devices = DEFAULT_DEVICES if engine is None else DEFAULT_DEVICES.with_engine(engine)
 
     with tempfile.TemporaryDirectory(prefix="qibo-cluster-") as scratch:
         path = Path(db_path) if db_path is not None else Path(scratch) / "cluster.sqlite3"
@@ -117,6 +134,9 @@ def local_cluster(
             max_body_bytes=max_body_bytes,
             max_queued_per_user=max_queued_per_user,
             profile=profile_named(profile),
+            devices=devices,
+            dask=dask,
+            threads=threads,
         )
         app = create_app(config)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

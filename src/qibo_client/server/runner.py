@@ -1,20 +1,22 @@
-"""Running jobs: a FIFO queue in the event loop feeding a pool of warm worker processes.
+"""Running jobs: a FIFO queue in the event loop, handed to an executor (see executors/).
 
 Why this shape:
 
-- **Processes, not threads.** A 20-qubit simulation holds the CPU for seconds; in a worker
-  process it never blocks the HTTP side. Workers are started with ``spawn`` (no copy of the
-  server's sockets, threads or SQLite handle) and each imports qibo, sets the numpy backend and runs
-  one tiny circuit at start, so the first real job pays none of qibo's 1.3 s import.
-- **No polling.** Each dispatched job's future is wrapped with :func:`asyncio.wrap_future`; its
-  completion runs a callback on the event loop, which records the result and wakes whoever waits
-  (``Prefer: wait``, ``?wait=``) at once.
-- **The queue lives here, the truth in the store.** The queue only orders pids; a restart
-  rebuilds it from the store's unfinished jobs, so nothing accepted is lost. A worker that dies
-  (``BrokenProcessPool``) takes no job with it: the pool is rebuilt and the job queued again, once;
-  a job that kills a worker twice ends in ``error``.
+- **Where jobs run is the executor's business**: the embedded pool of warm worker processes (the
+  default) or a Dask cluster's workers. This module keeps what is the same for both: the queue,
+  its positions, the waiters, and what a job's end means for the store.
+- **No polling.** Each dispatched job is an ``asyncio.Future`` whose completion runs a callback on
+  the event loop, which records the result and wakes whoever waits (``Prefer: wait``, ``?wait=``)
+  at once.
+- **The queue lives here, the truth in the store.** A job is stored before it reaches the
+  runner, and the queue only orders pids: a restart rebuilds it from the store's unfinished jobs,
+  so nothing accepted is lost. A worker that dies takes no job with it: the job is queued again,
+  once; a job that kills a worker twice ends in ``error``. A cluster that goes away (a Dask
+  scheduler) gives its jobs back to the queue, uncounted. Only the current attempt of a job may
+  write its end, so nothing is recorded twice.
 - The HTTP process never imports qibo: the worker (:mod:`.worker`) receives the parsed program (a
-  small frozen dataclass) and builds, seeds and runs the qibo circuit itself.
+  small frozen dataclass) and builds, seeds and runs the qibo circuit itself, on the engine its
+  device names (:mod:`.engines`).
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ import asyncio
 import functools
 import heapq
 import logging
-import multiprocessing
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
-from qibo_client.server.worker import Outcome, Task, ping, run_task, warm_worker
+from qibo_client.server.executors import ExecutorLost, WorkerCrashed
+from qibo_client.server.worker import Outcome, Task
+
+if TYPE_CHECKING:
+    from qibo_client.server.executors import Executor
 
 logger = logging.getLogger("qibo_client.server.runner")
 
@@ -65,59 +69,42 @@ def start_estimate(
 
 
 class Runner:
-    """The queue and the pool. Every method must be called on the event loop's thread."""
+    """The queue, in front of an executor. Every method must be called on the event loop's thread
+    (``shutdown`` may also run in a thread of its own)."""
 
-    def __init__(self, workers: int, on_outcome: Callable[[Outcome], None]) -> None:
+    def __init__(
+        self,
+        workers: int,
+        on_outcome: Callable[[Outcome], None],
+        executor: Executor | None = None,
+    ) -> None:
+        if executor is None:
+            from qibo_client.server.executors.pool import PoolExecutor
+
+            executor = PoolExecutor(workers)
         self.workers = workers
+        self._executor = executor
         self._on_outcome = on_outcome
         self._queue: OrderedDict[str, Task] = OrderedDict()
-        self._running: dict[str, Task] = {}
+        self._running: dict[str, asyncio.Future[Outcome]] = {}
         self._started: dict[str, float] = {}
         self._cancelled: set[str] = set()
         self._crashes: dict[str, int] = {}
         self._waiters: dict[str, asyncio.Event] = {}
-        self._pool: ProcessPoolExecutor | None = None
         self._avg_runtime = 0.05
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
     # lifecycle
 
     async def start(self) -> None:
-        """Start the pool and wait until every worker is warm (so the first job is fast)."""
-        self._loop = asyncio.get_running_loop()
-        if self.workers > 0:
-            self._pool = self._new_pool()
-            try:
-                await asyncio.gather(
-                    *(asyncio.wrap_future(self._pool.submit(ping)) for _ in range(self.workers))
-                )
-            except BrokenProcessPool as err:
-                self.shutdown()
-                raise RuntimeError(
-                    "the simulation workers died while starting. If a script starts the server, "
-                    "start it under `if __name__ == '__main__':` (workers are spawned processes "
-                    "that import the main module); otherwise check that qibo imports"
-                ) from err
+        """Start the executor (workers warm, cluster reached), then run what is queued."""
+        await self._executor.start(self._pump)
         self._pump()
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=warm_worker,
-        )
-
     def shutdown(self) -> None:
-        """Stop the workers. Jobs still queued or running stay unfinished in the store."""
+        """Stop the executor. Jobs still queued or running stay unfinished in the store."""
         self._closed = True
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            # A running simulation may take minutes; it will run again at the next start, so the
-            # workers are stopped now rather than waited for. (The process table is private API.)
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-            pool.shutdown(wait=True, cancel_futures=True)
+        self._executor.shutdown()
         for event in self._waiters.values():
             event.set()
 
@@ -131,6 +118,7 @@ class Runner:
         """Forget a job: drop it from the queue, or discard its result when it comes back."""
         if self._queue.pop(pid, None) is None and pid in self._running:
             self._cancelled.add(pid)
+            self._executor.cancel(self._running[pid])
         self._wake(pid)
 
     def is_running(self, pid: str) -> bool:
@@ -148,7 +136,7 @@ class Runner:
         with the recent average runtime)."""
         now = time.perf_counter()
         elapsed = [now - self._started.get(pid, now) for pid in self._running]
-        return start_estimate(elapsed, self.workers, self._avg_runtime, position or 1)
+        return start_estimate(elapsed, self._executor.slots(), self._avg_runtime, position or 1)
 
     def etd_seconds(self, pid: str, position: int | None) -> float | None:
         """Estimated seconds until the job ends (None: it cannot run, there are no workers)."""
@@ -177,66 +165,62 @@ class Runner:
             event.set()
 
     def _pump(self) -> None:
-        while (
-            self._pool is not None
-            and not self._closed
-            and self._queue
-            and len(self._running) < self.workers
-        ):
+        """Hand queued jobs to the executor, oldest first, while it has free slots."""
+        while not self._closed and self._queue and len(self._running) < self._executor.slots():
             pid, task = self._queue.popitem(last=False)
-            try:
-                future = self._pool.submit(run_task, task)
-            except BrokenProcessPool:
-                self._queue[pid] = task
-                self._queue.move_to_end(pid, last=False)
-                self._rebuild_pool()
-                continue
-            self._running[pid] = task
+            future = self._executor.submit(task)
+            self._running[pid] = future
             started = self._started[pid] = time.perf_counter()
-            wrapped = asyncio.wrap_future(future)
-            wrapped.add_done_callback(functools.partial(self._done, task, started))
+            future.add_done_callback(functools.partial(self._done, task, started))
 
     def _done(self, task: Task, started: float, done: asyncio.Future[Outcome]) -> None:
-        self._running.pop(task.pid, None)
+        if self._running.get(task.pid) is not done:
+            return  # not the job's current attempt: it cannot write the job's end
+        del self._running[task.pid]
         self._started.pop(task.pid, None)
-        if self._closed or done.cancelled():
+        if self._closed:
             return
-        error = done.exception()
-        if isinstance(error, BrokenProcessPool):
-            self._crashed(task)
-        elif error is not None:
-            # Not the circuit's fault (that is caught in the worker): e.g. an unpicklable result.
-            logger.error("job %s: worker error", task.pid, exc_info=error)
-            self._finish(Outcome(task.pid, ok=False, stderr=f"internal error: {error!r}"))
+        if done.cancelled():  # cancelled by us (``cancel``): nothing to record
+            self._cancelled.discard(task.pid)
+            self._crashes.pop(task.pid, None)
         else:
-            elapsed = time.perf_counter() - started
-            self._avg_runtime = 0.8 * self._avg_runtime + 0.2 * elapsed
-            self._finish(done.result())
+            error = done.exception()
+            if isinstance(error, WorkerCrashed):
+                self._crashed(task)
+            elif isinstance(error, ExecutorLost):
+                self._requeue(task, "its cluster went away")
+            elif error is not None:
+                # Not the circuit's fault (caught in the worker): e.g. an unpicklable result.
+                logger.error("job %s: worker error", task.pid, exc_info=error)
+                self._finish(Outcome(task.pid, ok=False, stderr=f"internal error: {error!r}"))
+            else:
+                elapsed = time.perf_counter() - started
+                self._avg_runtime = 0.8 * self._avg_runtime + 0.2 * elapsed
+                outcome = done.result()
+                logger.debug("job %s ran on %s (%s)", task.pid, outcome.worker, outcome.engine)
+                self._finish(outcome)
         self._pump()
+
+    def _requeue(self, task: Task, why: str) -> None:
+        """Put a job back at the head of the queue, unless it was cancelled meanwhile."""
+        if task.pid in self._cancelled:
+            self._cancelled.discard(task.pid)
+            self._crashes.pop(task.pid, None)
+            self._wake(task.pid)
+            return
+        logger.warning("job %s: %s; queued again", task.pid, why)
+        self._queue[task.pid] = task
+        self._queue.move_to_end(task.pid, last=False)
 
     def _crashed(self, task: Task) -> None:
         crashes = self._crashes.get(task.pid, 0) + 1
         self._crashes[task.pid] = crashes
-        self._rebuild_pool()
         if crashes >= MAX_CRASHES:
             logger.error("job %s crashed a worker %d times; giving up", task.pid, crashes)
             reason = "the worker process running this job died (out of memory?)"
             self._finish(Outcome(task.pid, ok=False, stderr=reason))
-        elif task.pid not in self._cancelled:
-            logger.warning("job %s: worker died; queued again", task.pid)
-            self._queue[task.pid] = task
-            self._queue.move_to_end(task.pid, last=False)
         else:
-            self._cancelled.discard(task.pid)
-
-    def _rebuild_pool(self) -> None:
-        broken = self._pool
-        if broken is None or self._closed:
-            return
-        # Several futures fail with the same broken pool: rebuild it only once.
-        if getattr(broken, "_broken", False):
-            broken.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
+            self._requeue(task, "its worker died")
 
     def _finish(self, outcome: Outcome) -> None:
         self._crashes.pop(outcome.pid, None)

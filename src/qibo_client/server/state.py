@@ -14,11 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qibo_client.protocol import TERMINAL_STATUSES, Status
 from qibo_client.server.accounts import AccountSpec, User, digests_match, token_digest
 from qibo_client.server.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
+from qibo_client.server.executors import make_executor
 from qibo_client.server.profiles import DEFAULT, Profile
 from qibo_client.server.runner import Runner
 from qibo_client.server.store import Store
@@ -49,6 +51,11 @@ class ServerConfig:
     #: ``profiles.DEFAULT`` (our protocol) or ``profiles.TII`` (the real service, as known).
     profile: Profile = DEFAULT
     quotas: QuotaLimits = field(default_factory=QuotaLimits)
+    #: None: the embedded pool of ``workers`` processes; else a Dask scheduler's address, a
+    #: ``distributed.Client`` or a Dask cluster object (see executors/).
+    dask: Any = None
+    #: numba threads per job; None: the cores divided by the jobs that run at once.
+    threads: int | None = None
 
 
 class ServerState:
@@ -61,7 +68,7 @@ class ServerState:
     def __init__(
         self,
         config: ServerConfig,
-        make_runner: Callable[[int, Callable[[Outcome], None]], Runner] = Runner,
+        make_runner: Callable[[int, Callable[[Outcome], None]], Runner] | None = None,
     ) -> None:
         self.config = config
         self.profile = config.profile
@@ -74,7 +81,16 @@ class ServerState:
         for spec in config.accounts:
             self.store.upsert_user(spec)
         self._users = self.store.users_by_digest()
-        self.runner = make_runner(config.workers, self.record)
+        if make_runner is None:
+            executor = make_executor(
+                workers=config.workers,
+                dask=config.dask,
+                threads=config.threads,
+                engine=next(iter(config.devices)).engine,
+            )
+            self.runner = Runner(config.workers, self.record, executor)
+        else:
+            self.runner = make_runner(config.workers, self.record)
 
     def add_user(self, spec: AccountSpec) -> None:
         """Create (or update) a user while serving."""
@@ -98,6 +114,7 @@ class ServerState:
             runtime=outcome.runtime,
             stdout=outcome.stdout,
             stderr=outcome.stderr,
+            engine=outcome.engine,
         )
 
     def requeue_unfinished(self) -> int:

@@ -71,12 +71,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     stderr TEXT NOT NULL DEFAULT '',
     idem_key TEXT,
     idem_at REAL,
-    seed INTEGER
+    seed INTEGER,
+    engine TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_user ON jobs(user_id, seq);
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(status) WHERE {_UNFINISHED};
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(user_id, idem_key) WHERE idem_key IS NOT NULL;
 """
+
+#: Columns added after the first release, with their type: added to an older file at open.
+_ADDED_COLUMNS = {"seed": "INTEGER", "engine": "TEXT"}
 
 #: How long an Idempotency-Key keeps pointing at its first job.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -124,9 +128,7 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
-        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
-        if "seed" not in columns:  # a database made before jobs could carry a seed
-            self._db.execute("ALTER TABLE jobs ADD COLUMN seed INTEGER")
+        self._add_columns()
         #: pid -> user id of every job not finished, and how many each user has.
         self._unfinished: dict[str, int] = {}
         self._unfinished_per_user: Counter[int] = Counter()
@@ -134,6 +136,13 @@ class Store:
             f"SELECT pid, user_id FROM jobs WHERE {_UNFINISHED}"  # noqa: S608 - constants
         ):
             self._track(str(row["pid"]), int(row["user_id"]))
+
+    def _add_columns(self) -> None:
+        """Bring a file made by an older server up to this schema (new columns are nullable)."""
+        present = {str(row["name"]) for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in present:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
 
     def _track(self, pid: str, user_id: int) -> None:
         self._unfinished[pid] = user_id
@@ -279,12 +288,13 @@ class Store:
         runtime: float | None = None,
         stdout: str = "",
         stderr: str = "",
+        engine: str | None = None,
     ) -> bool:
-        """Record a job's end; False if it was deleted meanwhile."""
+        """Record a job's end (and the engine it ran on); False if it was deleted meanwhile."""
         cursor = self._db.execute(
-            "UPDATE jobs SET status=?, frequencies=?, runtime=?, stdout=?, stderr=?, updated_at=? "
-            "WHERE pid=?",
-            (status, frequencies_json, runtime, stdout, stderr, now_iso(), pid),
+            "UPDATE jobs SET status=?, frequencies=?, runtime=?, stdout=?, stderr=?, engine=?, "
+            "updated_at=? WHERE pid=?",
+            (status, frequencies_json, runtime, stdout, stderr, engine, now_iso(), pid),
         )
         self._untrack(pid)
         return cursor.rowcount == 1

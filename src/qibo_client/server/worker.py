@@ -1,11 +1,12 @@
 """The worker side of the runner: what runs in a simulation process, one job at a time.
 
-Workers are spawned processes (see :mod:`.runner`); each imports qibo once at start
-(:func:`warm_worker`), then runs :func:`run_task` per job. A job is seeded before it runs, from its
-explicit ``seed`` or else from its pid (:func:`job_seed_of`), so the same job run again draws the
-same counts and a failing statistical test can be replayed. Hardware devices transpile with their
-own native gates and couplings (``devices.py``). This module imports qibo only inside functions, so
-the HTTP process can import :class:`Task` and :class:`Outcome` without it.
+Workers are spawned processes or Dask workers (see :mod:`.executors`); each imports qibo, chooses
+its engine and compiles numba's kernels once at start (:func:`warm_worker`, :mod:`.engines`), then
+runs :func:`run_task` per job, on the engine its device names. A job is seeded before it runs, from
+its explicit ``seed`` or else from its pid (:func:`job_seed_of`), so the same job run again draws
+the same counts and a failing statistical test can be replayed. Hardware devices transpile with
+their own native gates and couplings (``devices.py``). This module imports qibo only inside
+functions, so the HTTP process can import :class:`Task` and :class:`Outcome` without it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from qibo_client.server import engines
 from qibo_client.server.devices import Device
 
 logger = logging.getLogger("qibo_client.server.runner")
@@ -45,18 +49,16 @@ class Outcome:
     runtime: float | None = None
     stdout: str = ""
     stderr: str = ""
+    #: the simulation engine the job ran on (engines.py), None if it failed before choosing one.
+    engine: str | None = None
+    #: ``host:pid`` of the worker process that ran it (logs, tests).
+    worker: str = ""
 
 
-def warm_worker() -> None:
-    """Pool initializer: import qibo, pick the numpy backend, run one tiny circuit."""
-    import qibo
-    from qibo import Circuit, gates
-
-    qibo.set_backend("numpy")
-    circuit = Circuit(1)
-    circuit.add(gates.H(0))
-    circuit.add(gates.M(0))
-    circuit(nshots=1)
+def warm_worker(threads: int | None = None, engine: str = engines.AUTO) -> None:
+    """Worker start (pool initializer, Dask plugin): import qibo, choose the engine, compile."""
+    engines.configure(threads)
+    engines.warm(engine)
 
 
 def ping() -> bool:
@@ -133,7 +135,10 @@ def _counts(result: Any, nshots: int, seed: int) -> dict[str, int]:
 def run_task(task: Task) -> Outcome:
     """Build, (transpile,) simulate and count one job. Never raises for the circuit's faults."""
     started = time.perf_counter()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    engine = None
     try:
+        engine = engines.activate(task.device.engine)  # before seeding: the seed is the backend's
         seed = job_seed_of(task.pid, task.seed)
         _seed(seed)
         circuit = task.program.to_circuit()
@@ -144,13 +149,18 @@ def run_task(task: Task) -> Outcome:
     except Exception as err:
         logger.debug("job %s failed", task.pid, exc_info=True)
         reason = f"{type(err).__name__}: {err}"
-        return Outcome(task.pid, ok=False, runtime=time.perf_counter() - started, stderr=reason)
+        runtime = time.perf_counter() - started
+        return Outcome(
+            task.pid, ok=False, runtime=runtime, stderr=reason, engine=engine, worker=worker
+        )
     runtime = time.perf_counter() - started
     return Outcome(
         task.pid,
         ok=True,
         frequencies_json=json.dumps(counts, separators=(",", ":")),
         runtime=runtime,
+        engine=engine,
+        worker=worker,
     )
 
 
