@@ -28,6 +28,7 @@ from qibo_client.protocol import (
     DISK_QUOTA_PATH,
     EXTENSION_BATCH,
     EXTENSION_IDEMPOTENCY,
+    EXTENSION_INITIAL_STATE,
     EXTENSION_QASM,
     EXTENSION_WAIT,
     EXTENSIONS_KEY,
@@ -64,6 +65,8 @@ class ServerFeatures:
     #: Honours ``Idempotency-Key`` (else, or when unknown, a POST is never re-sent once it may
     #: have reached the server).
     idempotency: bool | None = None
+    #: Honours an ``initial_state`` field (else, or when unknown, none is sent).
+    initial_states: bool | None = None
     #: True once set from a version answer: nothing is learnt by trying then.
     listed: bool = False
 
@@ -77,6 +80,7 @@ class ServerFeatures:
             batches=EXTENSION_BATCH in names,
             qasm=EXTENSION_QASM in names,
             idempotency=EXTENSION_IDEMPOTENCY in names,
+            initial_states=EXTENSION_INITIAL_STATE in names,
             listed=True,
         )
 

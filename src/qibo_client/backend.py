@@ -8,20 +8,38 @@ this package also declares is for tools that list plugins, not how qibo finds it
 (matrices, Hamiltonians, optimisers, quantum-info helpers) keeps working; only circuit execution
 goes to the cluster:
 
-    backend -> export (refusals, bases; QASM or circuit.raw as the server lists) -> Client.submit
+    backend -> export (refusals; QASM where the server lists it and QASM says the circuit,
+            completed raw elsewhere) -> Client.submit
             -> Job.frequencies -> outcomes -> backend
 
-Runs remotely: any circuit of QASM-expressible gates ending in measurements (Z, X or Y basis,
-named registers, any qubit order), with ``frequencies``/``samples``/``probabilities`` from the
-server's exact counts; ``SymbolicHamiltonian.expectation(circuit, nshots=N)`` (its measurement
-groups go as one batch); shots-based loops with ``qibo.optimizers.optimize``.
+Runs remotely, and agrees with local qibo:
 
-Refused with :class:`UnsupportedCircuitError` (never run with other semantics): initial states
-(the cluster starts from |0...0>); anything that needs the state vector (``result.state()``,
-``expectation`` without nshots, qibo's default VQE loss), because only counts come back; and what
-:mod:`qibo_client.qasm` refuses (density matrices, noise channels, collapsing measurements,
-bit-flip measurement noise, gates OpenQASM 2.0 cannot name), because the QASM export would drop
-or change them.
+- any circuit ending in measurements (Z, X or Y basis, named registers, any qubit order), with
+  ``frequencies``/``samples``/``probabilities`` from the server's exact counts; sent as OpenQASM
+  2.0 to a server that lists it when QASM says the circuit exactly (``circuit_format`` forces
+  one format);
+- as qibo's raw JSON, completed by :mod:`qibo_client.raw_export` (what qibo's own ``raw`` loses
+  is written out), everything QASM cannot say: noise channels and ``NoiseModel`` circuits (on a
+  simulator device, as a density matrix, also when the circuit is a state-vector one: the law is
+  that of qibo's repeated sampling), density-matrix circuits, readout noise ``M(p0=, p1=)``,
+  collapsing mid-circuit measurements (their own outcomes do not come back, only the final
+  measurements'), iSWAP, SiSWAP, ECR, fSim, GeneralizedfSim, RZX, RXXYY, SYC, ``Unitary``,
+  ``Align``, ``controlled_by`` gates, upper-case register names, and ``wire_names`` (on hardware
+  devices they choose the physical qubits);
+- an initial state vector (``circuit(state, nshots=N)``; a pure density matrix goes as its
+  vector), in the submission's ``initial_state`` field, on simulator devices of a server that
+  lists that extension; a circuit given as initial state runs first, as in qibo;
+- ``SymbolicHamiltonian.expectation(circuit, nshots=N)`` (its measurement groups go as one
+  batch); shots-based loops with ``qibo.optimizers.optimize``.
+
+Refused with :class:`UnsupportedCircuitError` before the circuit is sent, saying what to do
+instead, because no server could run it with the semantics it has locally: an initial state on a
+hardware device (it starts from |0...0>) or to a server that does not list the extension (it
+might ignore it), a mixed initial density matrix; anything that needs the state vector back
+(``result.state()``, ``expectation`` without nshots, qibo's default VQE loss, a
+``CallbackGate``), because only counts come back; gate parameters taken from mid-circuit
+outcomes (classical feedback), which raw JSON cannot say; a circuit without measurements. What a
+given server cannot take (a channel it does not know, a device limit) is its 4xx, which names it.
 
 Stays local: qibo's ``QAOA``/``FALQON`` models and other state evolutions never call
 ``execute_circuit``, so they run on this NumpyBackend as before.
@@ -40,10 +58,16 @@ from typing import TYPE_CHECKING, Any
 from qibo.backends.numpy import NumpyBackend
 
 from qibo_client import __version__
-from qibo_client.config import TII_URL, ConfigurationError, UnsupportedCircuitError
-from qibo_client.export import check_exportable, export_circuit
+from qibo_client.config import (
+    TII_URL,
+    ConfigurationError,
+    QiboClientError,
+    UnsupportedCircuitError,
+)
+from qibo_client.export import export_circuit
 from qibo_client.outcomes import STATE_HINT, RemoteMeasurementOutcomes
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
+from qibo_client.raw_export import check_remote, encode_state
 from qibo_client.settings import (
     CIRCUIT_AUTO,
     SUBMIT_HOLD,
@@ -61,8 +85,9 @@ logger = logging.getLogger(__name__)
 SUBMIT_WAIT = SUBMIT_HOLD
 
 _INITIAL_STATE_HINT = (
-    "Initial states cannot be sent to the cluster, which always starts from |0...0>. Prepare "
-    "the state with gates at the start of the circuit instead (e.g. preparation + circuit)."
+    "Device {device!r} is hardware: it always starts from |0...0>, so an initial state cannot "
+    "be sent to it. Prepare the state with gates at the start of the circuit (preparation + "
+    "circuit), or run on a simulator device."
 )
 
 
@@ -102,6 +127,7 @@ class RemoteTIIBackend(NumpyBackend):
         self.url = settings.url
         self._token = settings.token
         self._client: Client | None = None
+        self._hardware: dict[str, bool] = {}  # device name -> listed as hardware
         self.versions["qibo-client"] = __version__
 
     def __repr__(self) -> str:
@@ -134,11 +160,17 @@ class RemoteTIIBackend(NumpyBackend):
     def execute_circuit(
         self, circuit: Any, initial_state: Any = None, nshots: int | None = 1000
     ) -> RemoteMeasurementOutcomes:
-        """Run ``circuit`` on the cluster; ``nshots=None`` means the device's default."""
-        if initial_state is not None:
-            raise UnsupportedCircuitError(_INITIAL_STATE_HINT)
-        payload = self._encode(circuit)
-        job = self.client.submit(payload, options=self._options(nshots), wait=SUBMIT_HOLD)
+        """Run ``circuit`` on the cluster; ``nshots=None`` means the device's default.
+
+        ``initial_state`` is a state vector (sent with the circuit, simulators only) or, as in
+        qibo, a circuit that runs first.
+        """
+        if isinstance(initial_state, type(circuit)):
+            return self.execute_circuit(initial_state + circuit, None, nshots)
+        payload = self._encode(circuit, initial_state)
+        job = self.client.submit(
+            payload, options=self._options(nshots), wait=SUBMIT_HOLD, initial_state=initial_state
+        )
         logger.debug("Circuit of %d qubits sent as job %s", circuit.nqubits, job.pid)
         return self._outcomes(circuit, job.frequencies(timeout=self.timeout))
 
@@ -155,12 +187,27 @@ class RemoteTIIBackend(NumpyBackend):
         the cluster runs the group in parallel instead of one round trip after another; on a
         server with the batch extension the submission is held until the jobs end, so a step
         is ONE request, and ``wait_all`` only asks about jobs that were not final by then.
-        ``processes`` is accepted for qibo's signature and ignored: the cluster schedules.
+        ``initial_states`` is one state for all circuits or a list with one per circuit, as in
+        qibo; circuits with initial states go one POST each. ``processes`` is accepted for
+        qibo's signature and ignored: the cluster schedules.
         """
-        if initial_states is not None:
-            raise UnsupportedCircuitError(_INITIAL_STATE_HINT)
-        payloads = [self._encode(circuit) for circuit in circuits]  # refuse before queueing
-        jobs = self.client.submit_many(payloads, options=self._options(nshots), wait=SUBMIT_HOLD)
+        circuits = list(circuits)
+        if initial_states is None:
+            payloads = [self._encode(circuit) for circuit in circuits]  # refuse before queueing
+            jobs = self.client.submit_many(
+                payloads, options=self._options(nshots), wait=SUBMIT_HOLD
+            )
+        else:
+            if not isinstance(initial_states, list | tuple):
+                initial_states = [initial_states] * len(circuits)
+            if len(initial_states) != len(circuits):
+                raise UnsupportedCircuitError("Give one initial state per circuit, or one for all.")
+            pairs = list(zip(circuits, initial_states, strict=True))
+            payloads = [self._encode(circuit, state) for circuit, state in pairs]
+            jobs = [
+                self.client.submit(payload, options=self._options(nshots), initial_state=state)
+                for payload, (_, state) in zip(payloads, pairs, strict=True)
+            ]
         unfinished = [job for job in jobs if not job.is_final]
         if unfinished:
             self.client.wait_all(unfinished, timeout=self.timeout)
@@ -169,17 +216,45 @@ class RemoteTIIBackend(NumpyBackend):
             for circuit, job in zip(circuits, jobs, strict=True)
         ]
 
-    def _encode(self, circuit: Any) -> Any:
+    def _encode(self, circuit: Any, initial_state: Any = None) -> Any:
         """What goes on the wire for ``circuit``, in the chosen format or the server's.
 
-        What no format can carry is refused before any connection is made; with a forced format,
-        everything that format refuses is too.
+        What no server can run is refused before any connection is made, a bad initial state
+        too; with a forced format, everything that format refuses is too. An initial state
+        forces raw and is refused on a hardware device (the server would refuse it too, after
+        the round trip).
         """
-        check_exportable(circuit)
+        check_remote(circuit)
+        if initial_state is not None:
+            if isinstance(initial_state, type(circuit)):
+                raise UnsupportedCircuitError(
+                    "In a batch, give initial states as vectors; prepend a preparation circuit "
+                    "with preparation + circuit."
+                )
+            encode_state(initial_state, circuit)
         chosen = self.options.circuit_format
-        if chosen == CIRCUIT_AUTO:
-            chosen = self.client.features.circuit_format
-        return export_circuit(circuit, chosen, chosen)
+        listed = self.client.features.circuit_format if chosen == CIRCUIT_AUTO else chosen
+        payload = export_circuit(circuit, chosen, listed, raw=initial_state is not None)
+        if initial_state is not None and self._is_hardware():
+            raise UnsupportedCircuitError(_INITIAL_STATE_HINT.format(device=self.device_name))
+        return payload
+
+    def _is_hardware(self) -> bool:
+        """Whether the server lists this backend's device as hardware (asked once; unknown: no)."""
+        device = self.device_name
+        if device not in self._hardware:
+            try:
+                partitions = [item["partition"] for item in self.client.api.project_quotas()]
+            except QiboClientError as error:
+                logger.debug("Device kinds unknown (%s); the server will decide", error)
+                partitions = []
+            self._hardware[device] = any(
+                isinstance(p, dict)
+                and p.get("name") == device
+                and p.get("hardware_type") == "hardware"
+                for p in partitions
+            )
+        return self._hardware[device]
 
     def _options(self, nshots: int | None) -> JobOptions:
         """What every submission of this backend carries; ``nshots=None``: the device default."""
@@ -200,8 +275,9 @@ class RemoteTIIBackend(NumpyBackend):
         raise UnsupportedCircuitError(STATE_HINT)
 
     def execute_circuit_repeated(self, *args: Any, **kwargs: Any) -> Any:
+        """Never reached: noisy and collapsing circuits go whole to the cluster, which samples."""
         raise UnsupportedCircuitError(
-            "Repeated (noisy or collapsing) execution cannot run remotely; see qibo_client.qasm."
+            "Repeated execution is the server's: run the circuit with circuit(nshots=N)."
         )
 
 

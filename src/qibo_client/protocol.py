@@ -107,6 +107,22 @@ EXTENSION_BATCH: Final = "batch"
 EXTENSION_IDEMPOTENCY: Final = "idempotency"
 #: An integer ``seed`` per job is honoured.
 EXTENSION_SEED: Final = "seed"
+#: An ``initial_state`` field (a state vector, with a raw circuit) starts a job from that state on
+#: a simulator device. A server that does not list it may ignore the field: never send it there.
+EXTENSION_INITIAL_STATE: Final = "initial_state"
+
+# -- circuits ----------------------------------------------------------------------------------
+
+#: The qibo gate classes that OpenQASM 2.0 carries both ways (qibo's ``to_qasm`` writes them and
+#: the servers' QASM readers take them). A circuit with any other gate travels as qibo's raw JSON.
+QASM_GATE_CLASSES: Final = frozenset(
+    {
+        *("H", "X", "Y", "Z", "S", "SDG", "T", "TDG", "SX", "SXDG", "I"),
+        *("CNOT", "CZ", "CY", "CH", "SWAP", "CSX", "CSXDG", "FSWAP", "TOFFOLI", "CCZ"),
+        *("RX", "RY", "RZ", "U1", "U2", "U3", "GPI", "GPI2", "PRX"),
+        *("CRX", "CRY", "CRZ", "CU1", "CU3", "RXX", "RYY", "RZZ"),
+    }
+)
 
 # -- defaults ----------------------------------------------------------------------------------
 
@@ -124,6 +140,7 @@ __all__ = [
     "EXTENSIONS_KEY",
     "EXTENSION_BATCH",
     "EXTENSION_IDEMPOTENCY",
+    "EXTENSION_INITIAL_STATE",
     "EXTENSION_QASM",
     "EXTENSION_RAW",
     "EXTENSION_SEED",
@@ -138,6 +155,7 @@ __all__ = [
     "MIN_CLIENT_QIBO",
     "PREFER_HEADER",
     "PROJECT_QUOTAS_PATH",
+    "QASM_GATE_CLASSES",
     "QUEUE_POSITION_KEYS",
     "TERMINAL_STATUSES",
     "TOKEN_HEADER",

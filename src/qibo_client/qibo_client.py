@@ -200,19 +200,27 @@ class Client:
         *,
         idempotency_key: str | None = None,
         options: JobOptions | None = None,
+        initial_state: Any = None,
     ) -> Job:
         """Queue a circuit and return its :class:`Job`.
 
-        ``circuit`` is a qibo Circuit (written as QASM where the server lists it, else as qibo's
-        ``circuit.raw``; ``options.circuit_format`` forces either), OpenQASM 2.0 text or a
-        ``circuit.raw`` dict (sent as they are). ``options`` replaces
-        ``nshots``/``device``/``project``/``verbatim`` when given. ``wait=S`` asks a server that
-        holds to keep the answer up to S seconds (at most the protocol's 30 s): if the job ends
-        by then the Job is born final, results included. The submission carries an
-        ``Idempotency-Key``; it is re-sent after a failure only to a server that honours it.
+        ``circuit`` is a qibo Circuit (written as QASM where the server lists it and QASM says it
+        exactly, else as qibo's raw JSON completed by :mod:`qibo_client.raw_export`;
+        ``options.circuit_format`` forces either), OpenQASM 2.0 text or a raw dict (sent as they
+        are). ``initial_state`` (a state vector, or a pure density matrix) goes in the POST's
+        ``initial_state`` field with the circuit as raw, only to a server that lists that
+        extension. ``options`` replaces ``nshots``/``device``/``project``/``verbatim`` when
+        given. ``wait=S`` asks a server that holds to keep the answer up to S seconds (at most
+        the protocol's 30 s): if the job ends by then the Job is born final, results included.
+        The submission carries an ``Idempotency-Key``; it is re-sent after a failure only to a
+        server that honours it.
         """
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
-        return self._submit(self.encode(circuit, options), circuit, options, wait, idempotency_key)
+        from qibo_client.export import initial_state_fields
+
+        fields = initial_state_fields(circuit, initial_state, self.features.initial_states)
+        payload = self.encode(circuit, options, raw=bool(fields))
+        return self._submit(payload, circuit, options, wait, idempotency_key, fields)
 
     def _submit(
         self,
@@ -221,12 +229,13 @@ class Client:
         options: JobOptions,
         wait: float | None,
         idempotency_key: str | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> Job:
         """POST one encoded circuit; ``circuit`` is what the user gave (for bits and results)."""
         hold = min(wait or 0.0, MAX_WAIT_SECONDS) if self.features.holds is not False else 0.0
         try:
             body = self.api.submit(
-                {"circuit": payload, **options.fields()},
+                {"circuit": payload, **options.fields(), **(fields or {})},
                 hold=hold,
                 idempotency_key=idempotency_key,
             )
@@ -252,12 +261,13 @@ class Client:
             circuit=_circuit_object(circuit),
         )
 
-    def encode(self, circuit: Any, options: JobOptions | None = None) -> Any:
-        """What is posted for ``circuit``: QASM text or ``circuit.raw`` (see :meth:`submit`)."""
+    def encode(self, circuit: Any, options: JobOptions | None = None, *, raw: bool = False) -> Any:
+        """What is posted for ``circuit``: QASM text or raw (see :meth:`submit`); ``raw=True``
+        asks for raw whatever the format (an initial state travels only with raw)."""
         from qibo_client.export import export_circuit
 
         chosen = (options or JobOptions()).circuit_format
-        return export_circuit(circuit, chosen, self.features.circuit_format)
+        return export_circuit(circuit, chosen, self.features.circuit_format, raw=raw)
 
     def _record(self, pid: str, options: JobOptions) -> None:
         if self.journal:

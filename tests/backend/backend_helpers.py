@@ -11,14 +11,21 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 from qibo.backends import NumpyBackend
 
 
-def exact_distribution(build: Callable[[], Any]) -> dict[str, float]:
-    """The exact outcome probabilities of a fresh circuit, keyed in measurement order."""
+def exact_distribution(build: Callable[[], Any], initial_state: Any = None) -> dict[str, float]:
+    """The exact outcome probabilities of a fresh circuit, keyed in measurement order.
+
+    Exact for state-vector and density-matrix circuits alike (noise channels included); not for
+    readout noise or collapsing measurements, which only show in samples (see
+    :func:`assert_agrees_with_local`).
+    """
     circuit = build()
     order = [q for gate in circuit.measurements for q in gate.target_qubits]
-    probabilities = NumpyBackend().execute_circuit(circuit, nshots=1).probabilities(order)
+    result = NumpyBackend().execute_circuit(circuit, initial_state, nshots=1)
+    probabilities = result.probabilities(order)
     width = len(order)
     return {f"{i:0{width}b}": float(p) for i, p in enumerate(probabilities) if p > 1e-12}
 
@@ -32,3 +39,22 @@ def assert_counts_match(counts: Mapping[str, int], expected: Mapping[str, float]
         mean = nshots * p
         sigma = math.sqrt(nshots * p * (1 - p))
         assert abs(counts.get(key, 0) - mean) <= 5 * sigma + 1, (key, counts.get(key, 0), mean)
+
+
+def assert_agrees_with_local(counts: Mapping[str, int], build: Callable[[], Any]) -> None:
+    """The cluster's counts against local qibo's own samples of a fresh circuit (fixed seed).
+
+    For what has no exact distribution to read (readout noise, collapsing measurements): each
+    outcome's two counts differ by less than 5 sigmas of the difference of two binomial draws,
+    plus 3 counts for outcomes near probability 0.
+    """
+    nshots = sum(counts.values())
+    backend = NumpyBackend()
+    backend.set_seed(7)
+    np.random.seed(7)
+    local = backend.execute_circuit(build(), nshots=nshots).frequencies(binary=True)
+    assert sum(local.values()) == nshots
+    for key in set(counts) | set(local):
+        a, b = counts.get(key, 0), local.get(key, 0)
+        p = (a + b) / (2 * nshots)
+        assert abs(a - b) <= 5 * math.sqrt(2 * nshots * p * (1 - p)) + 3, (key, a, b)

@@ -6,6 +6,7 @@ test would fail with a connection error instead of the typed refusal.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -18,7 +19,9 @@ from qibo.symbols import X, Z
 
 from qibo_client.backend import RemoteTIIBackend
 from qibo_client.config import JobFailedError, UnsupportedCircuitError
-from qibo_client.qasm import to_qasm
+from qibo_client.export import export_circuit
+from qibo_client.qasm import qasm_problem, to_qasm
+from qibo_client.raw_export import circuit_raw
 
 
 def measured(nqubits: int = 2) -> Circuit:
@@ -32,94 +35,71 @@ def with_measurement(circuit: Circuit) -> Circuit:
     return circuit
 
 
-def test_initial_state_is_refused(offline: RemoteTIIBackend) -> None:
-    circuit = with_measurement(measured())
+def test_initial_state_on_hardware_is_refused_before_the_circuit_is_sent(cluster: Any) -> None:
+    backend = RemoteTIIBackend(url=cluster.url, token=cluster.token, device="hw5")
+    posts: list[str] = []
+    backend.client.api.session.hooks["response"].append(
+        lambda response, *args, **kwargs: posts.append(response.request.method)
+    )
     state = np.zeros(4, dtype=complex)
     state[3] = 1
-    with pytest.raises(UnsupportedCircuitError, match="Prepare the state with gates"):
-        offline.execute_circuit(circuit, state, 100)
-    with pytest.raises(UnsupportedCircuitError, match="Initial states"):
-        offline.execute_circuits([circuit], initial_states=[state], nshots=100)
+    with pytest.raises(UnsupportedCircuitError, match=r"'hw5' is hardware.*preparation"):
+        backend.execute_circuit(with_measurement(measured()), state, 100)
+    with pytest.raises(UnsupportedCircuitError, match="hardware"):
+        backend.execute_circuits([with_measurement(measured())], initial_states=[state])
+    assert "POST" not in posts
+
+
+def test_initial_state_is_not_sent_to_a_server_that_does_not_list_it(strict_cluster: Any) -> None:
+    """The ``tii`` profile lists no extensions: TII's service might ignore the field."""
+    backend = RemoteTIIBackend(url=strict_cluster.url, token=strict_cluster.token)
+    posts: list[str] = []
+    backend.client.api.session.hooks["response"].append(
+        lambda response, *args, **kwargs: posts.append(response.request.method)
+    )
+    with pytest.raises(UnsupportedCircuitError, match=r"does not list the initial_state.*gates"):
+        backend.execute_circuit(with_measurement(measured()), np.eye(4)[3], 100)
+    assert "POST" not in posts
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        (np.eye(4) / 4, "mixed .*initial density matrix"),
+        (np.ones(8) / np.sqrt(8), r"2\*\*2 amplitudes"),
+        (np.array([np.nan, 1, 0, 0]), "NaN"),
+    ],
+    ids=["mixed", "wrong-size", "nan"],
+)
+def test_initial_states_that_cannot_travel(
+    offline: RemoteTIIBackend, state: Any, message: str
+) -> None:
+    with pytest.raises(UnsupportedCircuitError, match=message):
+        offline.execute_circuit(with_measurement(measured()), state, 100)
+
+
+def test_callback_is_refused(offline: RemoteTIIBackend) -> None:
+    from qibo.callbacks import EntanglementEntropy
+
+    circuit = measured()
+    circuit.add(gates.CallbackGate(EntanglementEntropy([0])))
+    with_measurement(circuit)
+    with pytest.raises(UnsupportedCircuitError, match=r"CallbackGate.*state vector"):
+        offline.execute_circuit(circuit, nshots=100)
+
+
+def test_classical_feedback_is_refused(offline: RemoteTIIBackend) -> None:
+    circuit = measured()
+    outcome = circuit.add(gates.M(0, collapse=True))
+    circuit.add(gates.RX(1, theta=np.pi * outcome.symbols[0] / 2))
+    circuit.add(gates.M(1))
+    with pytest.raises(UnsupportedCircuitError, match="classical feedback"):
+        offline.execute_circuit(circuit, nshots=100)
 
 
 def test_circuit_without_measurements_says_use_shots(offline: RemoteTIIBackend) -> None:
     with pytest.raises(UnsupportedCircuitError, match=r"no measurements.*nshots"):
         offline.execute_circuit(measured(), nshots=100)
-
-
-def test_density_matrix_circuit_is_refused(offline: RemoteTIIBackend) -> None:
-    circuit = Circuit(1, density_matrix=True)
-    circuit.add(gates.H(0))
-    circuit.add(gates.M(0))
-    with pytest.raises(UnsupportedCircuitError, match="Density-matrix"):
-        offline.execute_circuit(circuit, nshots=100)
-
-
-@pytest.mark.parametrize(
-    "channel",
-    [
-        gates.DepolarizingChannel((0,), 0.1),
-        gates.PauliNoiseChannel(0, [("X", 0.1)]),
-        gates.AmplitudeDampingChannel(0, 0.2),
-    ],
-    ids=["depolarizing", "pauli", "amplitude-damping"],
-)
-def test_noise_channels_are_refused(offline: RemoteTIIBackend, channel: Any) -> None:
-    circuit = measured()
-    circuit.add(channel)
-    with_measurement(circuit)
-    with pytest.raises(UnsupportedCircuitError, match="Noise channels"):
-        offline.execute_circuit(circuit, nshots=100)
-
-
-def test_collapsing_measurement_is_refused(offline: RemoteTIIBackend) -> None:
-    circuit = measured()
-    circuit.add(gates.M(0, collapse=True))
-    circuit.add(gates.H(0))
-    circuit.add(gates.M(0, 1))
-    with pytest.raises(UnsupportedCircuitError, match="collapse=True"):
-        offline.execute_circuit(circuit, nshots=100)
-
-
-def test_gate_after_measurement_is_refused(offline: RemoteTIIBackend) -> None:
-    """qibo turns such a measurement into a collapsing one; QASM would move it to the end."""
-    circuit = measured()
-    circuit.add(gates.M(0))
-    circuit.add(gates.X(0))
-    circuit.add(gates.M(1))
-    with pytest.raises(UnsupportedCircuitError, match="Mid-circuit"):
-        offline.execute_circuit(circuit, nshots=100)
-
-
-def test_measurement_bitflip_noise_is_refused(offline: RemoteTIIBackend) -> None:
-    circuit = measured()
-    circuit.add(gates.M(0, 1, p0=0.1))
-    with pytest.raises(UnsupportedCircuitError, match=r"bit-flip.*apply_bitflips"):
-        offline.execute_circuit(circuit, nshots=100)
-
-
-@pytest.mark.parametrize(
-    "gate",
-    [
-        gates.Unitary(np.array([[0, 1], [1, 0]], dtype=complex), 0),
-        gates.fSim(0, 1, 0.3, 0.2),
-        gates.RX(0, theta=0.3).controlled_by(1, 2),
-    ],
-    ids=["unitary", "fsim", "multi-controlled"],
-)
-def test_gates_qasm_cannot_express_are_refused(offline: RemoteTIIBackend, gate: Any) -> None:
-    circuit = Circuit(3)
-    circuit.add(gate)
-    with_measurement(circuit)
-    with pytest.raises(UnsupportedCircuitError, match="cannot be written as OpenQASM"):
-        offline.execute_circuit(circuit, nshots=100)
-
-
-def test_upper_case_register_is_refused(offline: RemoteTIIBackend) -> None:
-    circuit = measured()
-    circuit.add(gates.M(0, register_name="Alice"))
-    with pytest.raises(UnsupportedCircuitError, match="lower-case"):
-        offline.execute_circuit(circuit, nshots=100)
 
 
 def test_batch_is_refused_before_anything_is_queued(offline: RemoteTIIBackend) -> None:
@@ -200,3 +180,85 @@ def test_bases_become_standard_gates_without_touching_the_circuit() -> None:
     assert list(circuit.queue) == queue
     assert all(gate.result.circuit is circuit for gate in circuit.measurements)
     assert to_qasm(text) == text  # QASM text passes through
+
+
+# -- what goes on the wire: QASM where it says the circuit, completed raw elsewhere ---------------
+
+
+def _qasm_cannot_say(kind: str) -> Circuit:
+    circuit = Circuit(3, density_matrix=kind == "density-matrix", wire_names=None)
+    circuit.add(gates.H(0))
+    if kind == "channel":
+        circuit.add(gates.DepolarizingChannel((0,), 0.1))
+    elif kind == "collapse":
+        circuit.add(gates.M(0, collapse=True))
+        circuit.add(gates.H(0))
+    elif kind == "gate-after-measurement":
+        circuit.add(gates.M(0))
+        circuit.add(gates.X(0))
+    elif kind == "unitary":
+        circuit.add(gates.Unitary(np.array([[0, 1], [1, 0]], dtype=complex), 0))
+    elif kind == "iswap":  # qibo writes ``iswap``, which qelib1.inc does not define
+        circuit.add(gates.iSWAP(0, 1))
+    elif kind == "multi-controlled":
+        circuit.add(gates.RX(0, theta=0.3).controlled_by(1, 2))
+    if kind == "bit-flip":
+        circuit.add(gates.M(0, 1, 2, p0=0.1))
+    elif kind == "upper-case":
+        circuit.add(gates.M(0, 1, 2, register_name="Alice"))
+    else:
+        circuit.add(gates.M(1, 2))
+    return circuit
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "density-matrix",
+        "channel",
+        "collapse",
+        "gate-after-measurement",
+        "bit-flip",
+        "unitary",
+        "iswap",
+        "multi-controlled",
+        "upper-case",
+    ],
+)
+def test_what_qasm_cannot_say_goes_as_raw(kind: str) -> None:
+    circuit = _qasm_cannot_say(kind)
+
+    assert qasm_problem(circuit)
+    with pytest.raises(UnsupportedCircuitError):
+        to_qasm(circuit)  # QASM, when forced, still refuses rather than change the circuit
+    wire = export_circuit(circuit, "auto", "qasm")  # to a server that takes QASM
+    assert isinstance(wire, dict)
+    assert json.loads(json.dumps(wire)) == wire
+
+
+def test_what_qasm_says_stays_qasm() -> None:
+    circuit = Circuit(3)
+    circuit.add(gates.X(1).controlled_by(0))  # qibo makes this a CNOT: no controlled_by left
+    circuit.add(gates.M(0, 1, basis=gates.Y))
+    circuit.add(gates.M(2, basis=gates.X))
+
+    assert qasm_problem(circuit) is None
+    assert export_circuit(circuit, "auto", "qasm") == to_qasm(circuit)
+
+
+def test_raw_is_completed_where_qibos_raw_loses_things() -> None:
+    circuit = Circuit(2, density_matrix=True)
+    circuit.add(gates.DepolarizingChannel((0, 1), 0.3))
+    circuit.add(gates.KrausChannel(0, [np.sqrt(0.5) * np.eye(2)] * 2))
+    circuit.add(gates.M(0, 1, basis=gates.Y))
+
+    queue = circuit_raw(circuit)["queue"]
+
+    assert queue[0]["init_kwargs"]["lam"] == 0.3  # qibo's raw drops it
+    (operators,) = queue[1]["init_args"]
+    assert operators[0]["_class"] == "Unitary"
+    root = 0.5**0.5
+    assert operators[0]["init_args"] == [[[root, 0.0], [0.0, root]], 0]  # real: plain numbers
+    assert [entry["_class"] for entry in queue[2:]] == ["SDG", "H", "SDG", "H", "M"]  # Y bases
+    assert queue[-1]["init_kwargs"]["basis"] == ["Z", "Z"]  # measured after the rotations
+    assert queue[-1]["measurement_result"] == {"samples": None}

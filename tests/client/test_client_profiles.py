@@ -63,10 +63,11 @@ def test_features_are_what_the_version_answer_lists(profiled: tuple[Client, str]
     body = client.api.version()
     if profile == "tii":
         assert EXTENSIONS_KEY not in body
-        assert client.features == ServerFeatures(False, False, False, False, listed=True)
+        assert client.features == ServerFeatures(False, False, False, False, False, listed=True)
     else:
         assert set(body[EXTENSIONS_KEY]) >= {"qasm", "raw", "wait", "batch", "idempotency"}
-        assert client.features == ServerFeatures(True, True, True, True, listed=True)
+        assert "initial_state" in body[EXTENSIONS_KEY]
+        assert client.features == ServerFeatures(True, True, True, True, True, listed=True)
 
 
 def test_circuit_format_follows_the_server(profiled: tuple[Client, str]) -> None:

@@ -118,7 +118,7 @@ def test_a_server_that_lists_nothing_gets_the_base_protocol() -> None:
     """TII's service and older servers list nothing: raw circuits, polling, no batches or keys."""
     for body in ({"server_qibo_version": "0.3.6"}, {"qibo_version": "0.3.6"}, "not even JSON"):
         features = ServerFeatures.from_version(body)
-        assert features == ServerFeatures(False, False, False, False, listed=True)
+        assert features == ServerFeatures(False, False, False, False, False, listed=True)
         assert features.circuit_format == "raw"
     full = ServerFeatures.from_version({"extensions": ["qasm", "raw", "wait", "idempotency"]})
     assert (full.holds, full.batches, full.qasm, full.idempotency) == (True, False, True, True)

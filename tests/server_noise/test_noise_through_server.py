@@ -1,9 +1,10 @@
 """What qibo's raw JSON carries beyond QASM, run by a real server and compared with local qibo.
 
 Each circuit goes to the session's server (``cluster`` in tests/conftest.py) as the raw object of
-:mod:`raw_encoding`, and runs locally on qibo's numpy backend with a fixed seed. Counts agree when
-every outcome's counts differ by less than 5 standard deviations of the difference of two
-binomial draws (plus 3 counts of slack for outcomes near probability 0). Each test also checks a
+:mod:`qibo_client.raw_export` (the plugin's encoder), and runs locally on qibo's numpy backend
+with a fixed seed. Counts agree when every outcome's counts differ by less than 5 standard
+deviations of the difference of two binomial draws (plus 3 counts of slack for outcomes near
+probability 0). Each test also checks a
 signature of what is being tested (the noise, the collapse, the initial state) so that a server
 that ignored it would fail.
 """
@@ -20,7 +21,8 @@ from qibo import Circuit, gates
 from qibo.backends import NumpyBackend
 from qibo.noise import DepolarizingError, NoiseModel
 from qibo.quantum_info import random_statevector, random_unitary
-from raw_encoding import circuit_raw
+
+from qibo_client.raw_export import circuit_raw
 
 NSHOTS = 2000
 

@@ -184,3 +184,18 @@ def test_multi_qubit_identity_from_raw():
     circuit.add(gates.I(0, 2))
     ours = program_from_raw(circuit.raw).to_circuit()
     assert ours.queue[0].qubits == (0, 2)
+
+
+def test_the_clients_qasm_gates_are_what_the_parser_reads():
+    """What the client sends as QASM (``protocol.QASM_GATE_CLASSES``) the server reads back."""
+    from qibo_client.protocol import QASM_GATE_CLASSES
+
+    assert set(GATE_SPECS) == QASM_GATE_CLASSES
+    for name in sorted(QASM_GATE_CLASSES):
+        spec = GATE_SPECS[name]
+        circuit = Circuit(3)
+        params = [0.1 * (i + 1) for i in range(len(spec.params))]
+        circuit.add(getattr(gates, name)(*range(spec.nqubits), *params))
+        circuit.add(gates.M(0))
+        (op,) = parse_qasm(circuit.to_qasm()).ops
+        assert (op.name, op.params) == (name, pytest.approx(tuple(params))), name

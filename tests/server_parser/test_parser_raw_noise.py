@@ -1,7 +1,8 @@
 """Hostile and malformed noise, matrices and states in raw JSON: each a RawCircuitError (no qibo).
 
-The well-formed entries come from real qibo objects (through ``tests/server_noise/raw_encoding``)
-and are then corrupted one field at a time, so each case is what a client could actually send.
+The well-formed entries come from real qibo objects (through :mod:`qibo_client.raw_export`, the
+plugin's encoder) and are then corrupted one field at a time, so each case is what a client could
+actually send.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from qibo_client.server.program import MAX_DENSITY_QUBITS, Channel, KrausOperato
 from qibo_client.server.raw_circuit import RawCircuitError, program_from_raw
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "server_noise"))
-from raw_encoding import circuit_raw
+from qibo_client.raw_export import circuit_raw
 
 X = [[0, 1], [1, 0]]
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from qibo_client.protocol import (
     EXTENSION_BATCH,
     EXTENSION_IDEMPOTENCY,
+    EXTENSION_INITIAL_STATE,
     EXTENSION_QASM,
     EXTENSION_RAW,
     EXTENSION_SEED,
@@ -69,6 +70,7 @@ DEFAULT = Profile(
         EXTENSION_BATCH,
         EXTENSION_IDEMPOTENCY,
         EXTENSION_SEED,
+        EXTENSION_INITIAL_STATE,
     ),
 )
 TII = Profile(
