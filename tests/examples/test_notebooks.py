@@ -1,12 +1,16 @@
 """The example notebooks: committed without outputs, and each one runs top to bottom.
 
-Each notebook starts its own ``local_cluster()`` inside a fresh kernel (the ``python3`` kernel that
-ipykernel installs into the environment), so this is what a user gets who opens it in Jupyter.
-An error in any cell fails the test, with the cell and its traceback in the message.
+Each notebook starts its own ``local_cluster()`` inside a fresh kernel, so this is what a user gets
+who opens it in Jupyter. The kernel is this test's own interpreter, named by a kernel spec written
+for the test: a ``python3`` spec in the user's Jupyter directories (which take precedence over the
+environment's) could point at another Python without this package. An error in any cell fails
+the test, with the cell and its traceback in the message.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import nbformat
@@ -36,14 +40,30 @@ def test_committed_without_outputs(path: Path) -> None:
     assert dirty == [], f"{path.name}: cells {dirty} carry outputs; clear them before committing"
 
 
+@pytest.fixture
+def kernel_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A kernel spec for ``sys.executable``, first on ``JUPYTER_PATH``."""
+    name = "qibo-client-tests"
+    spec_dir = tmp_path / "jupyter" / "kernels" / name
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "qibo-client tests",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    return name
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
-def test_notebook_runs(path: Path, tmp_path: Path) -> None:
+def test_notebook_runs(path: Path, tmp_path: Path, kernel_name: str) -> None:
     notebook = nbformat.read(path, as_version=4)
     runner = NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT,
-        kernel_name="python3",
+        kernel_name=kernel_name,
         resources={"metadata": {"path": str(tmp_path)}},
     )
     runner.execute()  # raises CellExecutionError, naming the cell, on the first error
