@@ -54,6 +54,32 @@ class Context:
     token: str
     workers: int
     official: Any  # official.env.Official: a driver runner, or why it is unavailable
+    #: The server's process id (its CPU, and its workers', is read from /proc); 0 if unknown.
+    server_pid: int = 0
+
+
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU seconds so far of a process, and of all its descendants (Linux /proc)."""
+    import os
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rpartition(")")[2].split()
+            except OSError:
+                continue
+            # after the name: state ppid ... utime (12th) stime (13th)
+            stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    own = stats[pid][1] if pid in stats else 0.0
+    descendants, todo = 0.0, [child for child, (parent, _) in stats.items() if parent == pid]
+    while todo:
+        current = todo.pop()
+        descendants += stats[current][1]
+        todo += [child for child, (parent, _) in stats.items() if parent == current]
+    return own, descendants
 
 
 def timed(function: Callable[[], Any], repeat: int) -> list[float]:
@@ -92,10 +118,13 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def serving(workers: int, *options: str) -> Iterator[tuple[str, str]]:
+def serving(
+    workers: int, *options: str, pids: list[int] | None = None
+) -> Iterator[tuple[str, str]]:
     """The reference server (``local_cluster``) in its own process; yields (url, token).
 
-    ``options`` go to server.py (``--threads N``, ``--dask-local N``, ``--engine numpy``)."""
+    ``options`` go to server.py (``--threads N``, ``--dask-local N``, ``--engine numpy``);
+    ``pids`` receives the server process's id (its CPU and its workers' are read from /proc)."""
     server = subprocess.Popen(
         [sys.executable, str(HERE / "server.py"), "--workers", str(workers), *options],
         stdin=subprocess.PIPE,
@@ -104,6 +133,8 @@ def serving(workers: int, *options: str) -> Iterator[tuple[str, str]]:
     )
     assert server.stdin is not None
     assert server.stdout is not None
+    if pids is not None:
+        pids.append(server.pid)
     mark = "bench-server-address: "
     try:
         for line in server.stdout:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from common import CaseResult, Context, serving  # noqa: E402
 
-ORDER = ["B5", "B6", "B1", "B2", "B3", "B4", "B7", "B8", "B10"]
+ORDER = ["B5", "B6", "B1", "B2", "B3", "B9", "B4", "B7", "B8", "B10"]
 MODULES = {
     "B1": "cases.b1_latency",
     "B2": "cases.b2_throughput",
@@ -41,6 +41,7 @@ MODULES = {
     "B6": "cases.b6_parsing",
     "B7": "cases.b7_engine",
     "B8": "cases.b8_dask",
+    "B9": "cases.b9_templates",
     "B10": "cases.b10_faults",
 }
 WORKERS = 2
@@ -163,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     results: list[CaseResult] = []
-    with serving(WORKERS) as (url, token):
-        ctx = Context(args.quick, url, token, WORKERS, official)
+    pids: list[int] = []
+    with serving(WORKERS, pids=pids) as (url, token):
+        ctx = Context(args.quick, url, token, WORKERS, official, server_pid=pids[0])
         for case in selected:
             module = importlib.import_module(MODULES[case])
             logger.warning("running %s %s ...", case, module.WHAT)

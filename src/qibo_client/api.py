@@ -12,6 +12,7 @@ once: a server that lists ``extensions`` there is believed, and one that lists n
 service) gets the base protocol alone: ``circuit.raw``, plain polling, batches one job at a time,
 and no re-sending of a POST that may have reached it. Only a client that skipped the version check
 learns holds and batches by trying them.
+Templates (:mod:`qibo_client.encoding`) are used only where a server lists them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from qibo_client.protocol import (
     EXTENSION_IDEMPOTENCY,
     EXTENSION_INITIAL_STATE,
     EXTENSION_QASM,
+    EXTENSION_TEMPLATES,
     EXTENSION_WAIT,
     EXTENSIONS_KEY,
     IDEMPOTENCY_HEADER,
@@ -37,9 +39,11 @@ from qibo_client.protocol import (
     MAX_WAIT_SECONDS,
     PREFER_HEADER,
     PROJECT_QUOTAS_PATH,
+    TEMPLATES_PATH,
     TOKEN_HEADER,
     VERSION_PATH,
     job_path,
+    template_path,
 )
 from qibo_client.settings import CIRCUIT_QASM, CIRCUIT_RAW
 from qibo_client.transport import (
@@ -67,6 +71,8 @@ class ServerFeatures:
     idempotency: bool | None = None
     #: Honours an ``initial_state`` field (else, or when unknown, none is sent).
     initial_states: bool | None = None
+    #: Takes templates (only where listed; never learnt by trying).
+    templates: bool = False
     #: True once set from a version answer: nothing is learnt by trying then.
     listed: bool = False
 
@@ -81,6 +87,7 @@ class ServerFeatures:
             qasm=EXTENSION_QASM in names,
             idempotency=EXTENSION_IDEMPOTENCY in names,
             initial_states=EXTENSION_INITIAL_STATE in names,
+            templates=EXTENSION_TEMPLATES in names,
             listed=True,
         )
 
@@ -161,6 +168,17 @@ class ServerApi:
             idempotent=self.features.idempotency is True,
         )
         return parse_json(response)
+
+    def put_template(self, template_id: str, structure: bytes) -> Any:
+        """``PUT /api/templates/{id}/`` (extension): a circuit structure, as its exact bytes."""
+        headers = {"Content-Type": "application/json"}
+        return parse_json(
+            self.session.call("PUT", template_path(template_id), data=structure, headers=headers)
+        )
+
+    def list_templates(self) -> Any:
+        """``GET /api/templates/`` (extension): this user's templates and how they were used."""
+        return parse_json(self.session.call("GET", TEMPLATES_PATH))
 
     def get_job(self, pid: str, *, hold: float = 0.0, max_bytes: int | None = None) -> Any:
         """``GET /api/jobs/{pid}/``; ``hold`` > 0 lets the server answer when the job ends.

@@ -8,8 +8,8 @@ this package also declares is for tools that list plugins, not how qibo finds it
 (matrices, Hamiltonians, optimisers, quantum-info helpers) keeps working; only circuit execution
 goes to the cluster:
 
-    backend -> export (refusals; QASM where the server lists it and QASM says the circuit,
-            completed raw elsewhere) -> Client.submit
+    backend -> export (refusals; a template where the server lists templates, else QASM where
+            it lists QASM and QASM says the circuit, completed raw elsewhere) -> Client.submit
             -> Job.frequencies -> outcomes -> backend
 
 Runs remotely, and agrees with local qibo:
@@ -100,6 +100,8 @@ class RemoteTIIBackend(NumpyBackend):
     platform; ``timeout`` bounds the wait for each result in seconds (None: no limit; a job that
     outlives it stays on the server, see ``JobTimeoutError``); ``circuit_format`` is ``"auto"``
     (QASM where the server lists it, qibo's ``circuit.raw`` elsewhere), ``"qasm"`` or ``"raw"``.
+    ``templates=False`` sends every circuit whole even where the server takes templates
+    (:mod:`qibo_client.encoding`).
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class RemoteTIIBackend(NumpyBackend):
         verbatim: bool = False,
         timeout: float | None = None,
         circuit_format: str = CIRCUIT_AUTO,
+        templates: bool = True,
     ) -> None:
         super().__init__()
         self.name = "qibo-client"
@@ -118,6 +121,7 @@ class RemoteTIIBackend(NumpyBackend):
         #: What every circuit of this backend carries (shots come with each execution).
         self.options = JobOptions(device, project, verbatim, circuit_format=circuit_format)
         self.timeout = timeout
+        self.templates = templates
         settings = resolve(
             url,
             token,
@@ -152,7 +156,7 @@ class RemoteTIIBackend(NumpyBackend):
         if self._client is None:
             from qibo_client.qibo_client import Client
 
-            self._client = Client(self.url, self._token)
+            self._client = Client(self.url, self._token, templates=self.templates)
         return self._client
 
     # -- execution ---------------------------------------------------------------------------
@@ -217,7 +221,8 @@ class RemoteTIIBackend(NumpyBackend):
         ]
 
     def _encode(self, circuit: Any, initial_state: Any = None) -> Any:
-        """What goes on the wire for ``circuit``, in the chosen format or the server's.
+        """What goes on the wire for ``circuit``, in the chosen format or the server's; the
+        circuit itself where the client may send it as a template (it decides per shape).
 
         What no server can run is refused before any connection is made, a bad initial state
         too; with a forced format, everything that format refuses is too. An initial state
@@ -233,6 +238,8 @@ class RemoteTIIBackend(NumpyBackend):
                 )
             encode_state(initial_state, circuit)
         chosen = self.options.circuit_format
+        if chosen == CIRCUIT_AUTO and initial_state is None and self.client.encoder.active:
+            return circuit
         listed = self.client.features.circuit_format if chosen == CIRCUIT_AUTO else chosen
         payload = export_circuit(circuit, chosen, listed, raw=initial_state is not None)
         if initial_state is not None and self._is_hardware():
@@ -297,7 +304,7 @@ class MetaBackend:
                 f"platform={platform!r} and device={device!r} disagree; they are synonyms here, "
                 "pass only one."
             )
-        allowed = {"token", "url", "project", "verbatim", "timeout", "circuit_format"}
+        allowed = {"token", "url", "project", "verbatim", "timeout", "circuit_format", "templates"}
         unknown = sorted(set(kwargs) - allowed)
         if unknown:
             raise ConfigurationError(

@@ -33,30 +33,52 @@ logger = logging.getLogger("qibo_client.batch")
 NO_BATCH_STATUSES = frozenset({404, 405})
 
 
+def _plain_send(request: Callable[[], Any], bodies: Sequence[dict[str, Any]]) -> Any:
+    return request()
+
+
+def _share_parameters(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Template jobs with the same values as an earlier one say ``"parameters_of": k`` instead:
+    the measurement groups of one evaluation carry their values once (docs/protocol.md)."""
+    first: dict[str, int] = {}
+    for index, body in enumerate(bodies):
+        values = body.get("parameters")
+        if "template" in body and isinstance(values, str):
+            if values in first:
+                bodies[index] = {k: v for k, v in body.items() if k != "parameters"}
+                bodies[index]["parameters_of"] = first[values]
+            else:
+                first[values] = index
+    return bodies
+
+
 def submit_batches(
     api: ServerApi,
-    texts: Sequence[Any],
+    circuits: Sequence[dict[str, Any]],
     nbits: Sequence[int | None],
     options: JobOptions,
     *,
     hold: float = 0.0,
     progress: bool = False,
     record: Callable[[str], None] = lambda pid: None,
+    send: Callable[[Callable[[], Any], Sequence[dict[str, Any]]], Any] = _plain_send,
 ) -> list[Job]:
-    """Queue ``texts`` by batch POSTs of up to 1000 jobs -> their Jobs, in order.
+    """Queue ``circuits`` (each job's circuit fields) by batch POSTs of up to 1000 jobs.
 
-    Fewer Jobs than texts come back only when the server lacks the extension (then the rest is
-    the caller's to send one by one). Only the last POST is held by ``hold``: the queue runs in
-    order, so the earlier ones are done by then or nearly. ``record(pid)`` is called per job.
+    Returns their Jobs, in order. Fewer Jobs than circuits come back only when the server lacks
+    the extension (then the rest is the caller's to send one by one). Only the last POST is held
+    by ``hold``: the queue runs in order, so the earlier ones are done by then or nearly.
+    ``record(pid)`` is called per job; ``send(request, bodies)`` sends each POST (the encoder's,
+    which sends forgotten templates again).
     """
     jobs: list[Job] = []
-    while len(jobs) < len(texts) and api.features.batches is not False:
-        end = min(len(texts), len(jobs) + MAX_BATCH_JOBS)
+    common = options.fields()
+    while len(jobs) < len(circuits) and api.features.batches is not False:
+        end = min(len(circuits), len(jobs) + MAX_BATCH_JOBS)
+        bodies = _share_parameters([{**fields, **common} for fields in circuits[len(jobs) : end]])
+        held = hold if end == len(circuits) else 0.0
         try:
-            body = api.submit_batch(
-                [{"circuit": text, **options.fields()} for text in texts[len(jobs) : end]],
-                hold=hold if end == len(texts) else 0.0,
-            )
+            body = send(lambda: api.submit_batch(bodies, hold=held), bodies)  # noqa: B023
         except KeyboardInterrupt:
             raise WaitInterrupted([job.pid for job in jobs], submitting=True) from None
         except QiboApiError as error:

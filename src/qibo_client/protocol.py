@@ -11,7 +11,12 @@ The protocol itself is described for people in ``docs/protocol.md``.
 
 from __future__ import annotations
 
+import base64
 import enum
+import hashlib
+import sys
+from array import array
+from collections.abc import Sequence
 from typing import Final
 from urllib.parse import quote
 
@@ -62,12 +67,64 @@ DISK_QUOTA_PATH: Final = "/api/disk_quota/"
 PROJECT_QUOTAS_PATH: Final = "/api/projectquotas/"
 #: The batch extension (our servers only).
 BATCH_PATH: Final = "/api/jobs/batch/"
+#: The templates extension (our servers only): ``PUT`` one at ``template_path(id)``, list them here.
+TEMPLATES_PATH: Final = "/api/templates/"
 
 
 def job_path(pid: str, suffix: str = "") -> str:
     """``/api/jobs/{pid}/{suffix}``; the pid is quoted, so a typed pid cannot reach other paths."""
     return f"{JOBS_PATH}{quote(str(pid), safe='')}/{suffix}"
 
+
+def template_path(template_id: str) -> str:
+    """``/api/templates/{id}/``; the id is quoted like a pid."""
+    return f"{TEMPLATES_PATH}{quote(str(template_id), safe='')}/"
+
+
+# -- templates (an extension) ----------------------------------------------------------------
+
+#: How a job naming a template the server does not have (never sent, or evicted) is refused:
+#: HTTP 409 whose ``detail`` starts with this code; the client sends the structure again, once.
+UNKNOWN_TEMPLATE: Final = "unknown_template"
+#: The ``format`` of a template structure this protocol describes.
+TEMPLATE_FORMAT: Final = "qibo-client-template/1"
+
+
+def template_id_of(structure: bytes) -> str:
+    """A template's id: the lower-case hex SHA-256 of its structure's bytes (64 digits)."""
+    return hashlib.sha256(structure).hexdigest()
+
+
+def pack_parameters(values: Sequence[float]) -> str:
+    """A template job's values as the protocol's compact form: base64 of little-endian float64.
+
+    Exact (no decimal round trip), 10.7 characters a value instead of JSON's 18-20, and encoded
+    in microseconds (``json.dumps`` of 282 floats takes 0.1-0.3 ms).
+    """
+    packed = array("d", values)
+    if sys.byteorder != "little":  # pragma: no cover - big-endian machines
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode("ascii")
+
+
+def unpack_parameters(text: str) -> list[float]:
+    """The values of :func:`pack_parameters`; ValueError if ``text`` is not such a string."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ValueError("'parameters' as text must be base64 of float64 values") from None
+    if len(raw) % 8:
+        raise ValueError("'parameters' as text must be base64 of whole float64 values")
+    values = array("d")
+    values.frombytes(raw)
+    if sys.byteorder != "little":  # pragma: no cover - big-endian machines
+        values.byteswap()
+    return values.tolist()
+
+
+#: Most parameters one template may have, and most templates a server keeps per user (LRU).
+MAX_TEMPLATE_PARAMETERS: Final = 100_000
+DEFAULT_TEMPLATES_PER_USER: Final = 64
 
 # -- headers -----------------------------------------------------------------------------------
 
@@ -107,6 +164,8 @@ EXTENSION_BATCH: Final = "batch"
 EXTENSION_IDEMPOTENCY: Final = "idempotency"
 #: An integer ``seed`` per job is honoured.
 EXTENSION_SEED: Final = "seed"
+#: ``PUT /api/templates/{id}/`` and jobs that name a template with their parameter values.
+EXTENSION_TEMPLATES: Final = "templates"
 #: An ``initial_state`` field (a state vector, with a raw circuit) starts a job from that state on
 #: a simulator device. A server that does not list it may ignore the field: never send it there.
 EXTENSION_INITIAL_STATE: Final = "initial_state"
@@ -135,6 +194,7 @@ __all__ = [
     "CLIENT_VERSION_HEADER",
     "DEFAULT_DEVICE",
     "DEFAULT_PROJECT",
+    "DEFAULT_TEMPLATES_PER_USER",
     "DISK_QUOTA_PATH",
     "ESTIMATE_KEYS",
     "EXTENSIONS_KEY",
@@ -144,6 +204,7 @@ __all__ = [
     "EXTENSION_QASM",
     "EXTENSION_RAW",
     "EXTENSION_SEED",
+    "EXTENSION_TEMPLATES",
     "EXTENSION_WAIT",
     "IDEMPOTENCY_HEADER",
     "JOBS_PATH",
@@ -151,17 +212,25 @@ __all__ = [
     "MAX_BATCH_GET",
     "MAX_BATCH_JOBS",
     "MAX_IDEMPOTENCY_KEY",
+    "MAX_TEMPLATE_PARAMETERS",
     "MAX_WAIT_SECONDS",
     "MIN_CLIENT_QIBO",
     "PREFER_HEADER",
     "PROJECT_QUOTAS_PATH",
     "QASM_GATE_CLASSES",
     "QUEUE_POSITION_KEYS",
+    "TEMPLATES_PATH",
+    "TEMPLATE_FORMAT",
     "TERMINAL_STATUSES",
     "TOKEN_HEADER",
+    "UNKNOWN_TEMPLATE",
     "VERSION_PATH",
     "Status",
     "first_of",
     "job_path",
+    "pack_parameters",
     "sql_terminal_list",
+    "template_id_of",
+    "template_path",
+    "unpack_parameters",
 ]

@@ -35,11 +35,12 @@ from qibo_client.config import (
     MalformedResponseError,
     WaitInterrupted,
 )
+from qibo_client.encoding import JobEncoder
 from qibo_client.job import Job, JobStatus
 from qibo_client.legacy import check_client_server_qibo_versions, wait_for_response_to_get_request
 from qibo_client.progress import progress_enabled
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, MAX_WAIT_SECONDS
-from qibo_client.settings import SUBMIT_HOLD, JobOptions, official_order, resolve
+from qibo_client.settings import CIRCUIT_AUTO, SUBMIT_HOLD, JobOptions, official_order, resolve
 from qibo_client.transport import ApiSession, check_response_has_keys
 from qibo_client.versions import qibo_version, version_tuple
 from qibo_client.waiting import ANSWER_GRACE
@@ -85,7 +86,9 @@ class Client:
     request, retries included (server-side holds add their own length to it; see
     docs/guarantees.md); ``verify`` is ``True``, a CA bundle path, or ``False``; ``progress``
     None means "on in a terminal or a notebook"; ``journal=False`` skips the local record of
-    submissions.
+    submissions;
+    ``templates=False`` sends every circuit whole even to a server that takes templates
+    (:mod:`qibo_client.encoding`).
     """
 
     def __init__(
@@ -99,6 +102,7 @@ class Client:
         check_versions: bool = True,
         journal: bool = True,
         retry: Retry | None = None,
+        templates: bool = True,
     ) -> None:
         settings = resolve(*official_order(url, token), timeout)
         self.url = settings.url
@@ -108,6 +112,8 @@ class Client:
                 settings.url, settings.token, timeout=settings.timeout, verify=verify, retry=retry
             )
         )
+        #: Turns circuits into job fields: templates where the server lists them, else QASM.
+        self.encoder = JobEncoder(self.api, enabled=templates)
         self.progress = progress_enabled(progress)
         self.journal = journal
         self._journal_path = _journal.journal_path() if journal else None
@@ -218,26 +224,45 @@ class Client:
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
         from qibo_client.export import initial_state_fields
 
-        fields = initial_state_fields(circuit, initial_state, self.features.initial_states)
-        payload = self.encode(circuit, options, raw=bool(fields))
-        return self._submit(payload, circuit, options, wait, idempotency_key, fields)
+        extra = initial_state_fields(circuit, initial_state, self.features.initial_states)
+        circuit_fields = self.fields(circuit, options, raw=bool(extra))
+        return self._submit(circuit_fields, circuit, options, wait, idempotency_key, extra)
+
+    def fields(
+        self, circuit: Any, options: JobOptions | None = None, *, raw: bool = False
+    ) -> dict[str, Any]:
+        """The circuit part of a job body: a template reference where the server lists
+        templates (and the format is left to the server), else the circuit (:meth:`encode`).
+        ``raw=True`` (an initial state comes along) always sends the circuit as raw."""
+        options = options or JobOptions()
+        if (
+            not raw
+            and options.circuit_format == CIRCUIT_AUTO
+            and not isinstance(circuit, str | dict)
+        ):
+            found = self.encoder.template_fields(circuit)
+            if found is not None:
+                return found
+        return {"circuit": self.encode(circuit, options, raw=raw)}
 
     def _submit(
         self,
-        payload: Any,
+        fields: dict[str, Any],
         circuit: Any,
         options: JobOptions,
         wait: float | None,
         idempotency_key: str | None = None,
-        fields: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Job:
-        """POST one encoded circuit; ``circuit`` is what the user gave (for bits and results)."""
+        """POST one job's circuit ``fields`` (and ``extra`` fields: an initial state);
+        ``circuit`` is what the user gave (for bits and results). A template the server forgot
+        is sent again, and the POST once more."""
         hold = min(wait or 0.0, MAX_WAIT_SECONDS) if self.features.holds is not False else 0.0
+        job = {**fields, **options.fields(), **(extra or {})}
         try:
-            body = self.api.submit(
-                {"circuit": payload, **options.fields(), **(fields or {})},
-                hold=hold,
-                idempotency_key=idempotency_key,
+            body = self.encoder.send(
+                lambda: self.api.submit(job, hold=hold, idempotency_key=idempotency_key),
+                [job],
             )
         except KeyboardInterrupt:
             raise WaitInterrupted(submitting=True) from None
@@ -298,20 +323,21 @@ class Client:
         """
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
         circuits = list(circuits)
-        texts = [self.encode(circuit, options) for circuit in circuits]  # refuse before queueing
+        fields = [self.fields(circuit, options) for circuit in circuits]  # refuse before queueing
         jobs = _batch.submit_batches(
             self.api,
-            texts,
+            fields,
             [_measured_bits(circuit) for circuit in circuits],
             options,
             hold=min(wait or 0.0, MAX_WAIT_SECONDS),
             progress=self.progress,
             record=lambda pid: self._record(pid, options),
+            send=self.encoder.send,
         )
         for job, circuit in zip(jobs, circuits, strict=False):
             job.circuit = _circuit_object(circuit)
-        rest = range(len(jobs), len(texts))
-        return jobs + [self._submit(texts[i], circuits[i], options, None) for i in rest]
+        rest = range(len(jobs), len(fields))
+        return jobs + [self._submit(fields[i], circuits[i], options, None) for i in rest]
 
     def wait_all(self, jobs: Sequence[Job], timeout: float | None = None) -> list[JobStatus]:
         """Wait for every job, with one progress bar for the batch; raises JobTimeoutError."""

@@ -202,7 +202,8 @@ class JobOptions:
     """What travels with every circuit: device, project, verbatim, shots (None: the default).
 
     ``circuit_format`` says how the circuit itself is written (:data:`CIRCUIT_FORMATS`); it is
-    not a field of the submission.
+    not a field of the submission. A ``seed`` is sent only when one is given (a server without
+    the extension never sees it).
     """
 
     device: str = DEFAULT_DEVICE
@@ -210,6 +211,8 @@ class JobOptions:
     verbatim: bool = False
     nshots: int | None = None
     circuit_format: str = CIRCUIT_AUTO
+    #: The simulation's seed (our servers' ``seed`` extension); None lets the server pick one.
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         check_circuit_format(self.circuit_format)
@@ -219,12 +222,15 @@ class JobOptions:
 
     def fields(self) -> dict[str, Any]:
         """The job fields of a submission body, circuit excepted."""
-        return {
+        fields = {
             "nshots": self.nshots,
             "device": self.device,
             "project": self.project,
             "verbatim": self.verbatim,
         }
+        if self.seed is not None:
+            fields["seed"] = self.seed
+        return fields
 
 
 __all__ = [

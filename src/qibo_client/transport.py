@@ -191,6 +191,7 @@ class ApiSession(requests.Session):
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         extra_read: float = 0.0,
         job_url: bool = False,
@@ -199,7 +200,8 @@ class ApiSession(requests.Session):
     ) -> requests.Response:
         """Send one request and return the 2xx response, body read, or raise the typed error.
 
-        ``path`` is an API path (``/api/jobs/``) or an absolute URL.
+        ``path`` is an API path (``/api/jobs/``) or an absolute URL; the body is ``json_body``
+        (encoded here) or ``data`` (bytes sent as they are).
 
         ``extra_read`` lengthens the deadline for requests the server holds on purpose
         (``?wait=S``, ``Prefer: wait=S``). ``job_url`` marks paths where 404 means "no such job".
@@ -213,7 +215,7 @@ class ApiSession(requests.Session):
         token = _budget.enter(budget)
         try:
             for attempt in range(CUT_BODY_RETRIES + 1):
-                response = self._send(method, url, params, json_body, headers, budget)
+                response = self._send(method, url, params, json_body, headers, budget, data)
                 limit = MAX_ERROR_BYTES if response.status_code >= 400 else max_bytes
                 try:
                     self._read(response, budget, limit)
@@ -238,6 +240,7 @@ class ApiSession(requests.Session):
         json_body: Any,
         headers: Mapping[str, str] | None,
         budget: _budget.CallBudget,
+        data: bytes | None = None,
     ) -> requests.Response:
         """One request through the adapter's retries; the body is left to :meth:`_read`."""
         read = _budget.UNBOUNDED_READ_TIMEOUT if budget.deadline is None else budget.left()
@@ -248,6 +251,7 @@ class ApiSession(requests.Session):
                 url,
                 params=params,
                 json=json_body,
+                data=data,
                 headers=headers,
                 timeout=timeout,  # type: ignore[arg-type] # requests passes urllib3 Timeouts on
                 stream=True,

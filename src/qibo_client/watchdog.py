@@ -99,11 +99,51 @@ class _DeadlineMixin:
             WATCHDOG.release(ticket)
 
 
-class DeadlineHTTPConnection(_DeadlineMixin, HTTPConnection):
+#: Bodies up to this size leave in the same ``send`` as the request's headers.
+ONE_SEND_MAX = 64 * 1024
+
+
+class _OneSendMixin:
+    """A small request leaves in ONE ``send``: its headers held until its body comes.
+
+    urllib3 sends the header block and then the body with two ``sendall`` calls. On loopback each
+    one wakes the server, which reads the headers, goes back to its event loop, and is woken
+    again for the body: measured on a busy 2-core machine, the two sends of a Bell job's POST
+    took 1 ms each, about a quarter of the whole job (``http.client`` itself joins the two when
+    it can; urllib3 never does).
+    """
+
+    _held: bytes | None = None
+    _hold_headers = False
+
+    def request(self, method: str, url: str, body: Any = None, *args: Any, **kw: Any) -> None:
+        self._hold_headers = isinstance(body, bytes) and 0 < len(body) <= ONE_SEND_MAX
+        try:
+            super().request(method, url, body, *args, **kw)  # type: ignore[misc]
+        except BaseException:
+            self._held = None
+            raise
+        finally:
+            self._hold_headers = False
+        held, self._held = self._held, None
+        if held is not None:  # no body was sent after all
+            super().send(held)  # type: ignore[misc]
+
+    def send(self, data: Any) -> None:
+        if self._hold_headers:
+            self._hold_headers = False
+            self._held = bytes(data)
+            return
+        if self._held is not None:
+            data, self._held = self._held + bytes(data), None
+        super().send(data)  # type: ignore[misc]
+
+
+class DeadlineHTTPConnection(_DeadlineMixin, _OneSendMixin, HTTPConnection):
     pass
 
 
-class DeadlineHTTPSConnection(_DeadlineMixin, HTTPSConnection):
+class DeadlineHTTPSConnection(_DeadlineMixin, _OneSendMixin, HTTPSConnection):
     pass
 
 

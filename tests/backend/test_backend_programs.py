@@ -185,9 +185,34 @@ def observable(backend: Any = None) -> SymbolicHamiltonian:
     return SymbolicHamiltonian(form, backend=backend)
 
 
-def test_symbolic_hamiltonian_expectation_with_x_y_z_terms(remote: RemoteTIIBackend) -> None:
+def template_jobs(remote: RemoteTIIBackend) -> tuple[int, int]:
+    """(jobs that named a template, structures parsed) as the server's public listing says;
+    (0, 0) on a server that lists no templates (there, every circuit goes whole)."""
+    if not remote.client.features.templates:
+        return 0, 0
+    listing = remote.client.api.list_templates()
+    return sum(entry["jobs"] for entry in listing["templates"]), listing["parsed"]
+
+
+def whole_circuits_sent(remote: RemoteTIIBackend) -> list[int]:
+    """A list that grows by one for every request body that carries a whole circuit."""
+    seen: list[int] = []
+
+    def hook(response: Any, *args: Any, **kwargs: Any) -> None:
+        if b'"circuit"' in (response.request.body or b""):
+            seen.append(1)
+
+    remote.client.api.session.hooks["response"].append(hook)
+    return seen
+
+
+def test_symbolic_hamiltonian_expectation_with_x_y_z_terms(
+    remote: RemoteTIIBackend, cluster: Any
+) -> None:
     exact = observable(NumpyBackend()).expectation(rotated())
     before = len(remote.client.jobs())
+    templated, _ = template_jobs(remote)
+    whole = whole_circuits_sent(remote)
     hamiltonian = observable()
     nshots = 4000
 
@@ -195,6 +220,11 @@ def test_symbolic_hamiltonian_expectation_with_x_y_z_terms(remote: RemoteTIIBack
 
     groups = len(remote.client.jobs()) - before
     assert groups >= 2  # several measurement groups travelled as one batch
+    if remote.client.features.templates:
+        assert template_jobs(remote)[0] - templated == groups
+        assert whole == []
+    else:
+        assert len(whole) >= 1  # a server that lists no templates gets whole circuits
     # Each group's estimate has variance <= (sum of its |coefficients|)^2 / nshots.
     tolerance = 5 * (0.5 + 0.8 + 1.1 + 0.3 + 0.7) / math.sqrt(nshots)
     assert abs(value - exact) <= tolerance, (value, exact)
@@ -223,15 +253,27 @@ def ansatz() -> Circuit:
 
 def test_shots_based_vqe_with_qibo_optimize(remote: RemoteTIIBackend) -> None:
     hamiltonian, circuit, nshots = ising(), ansatz(), 1000
+    evaluations = []
 
     def loss(parameters: Any, circuit: Circuit, hamiltonian: Any, nshots: int) -> float:
+        evaluations.append(1)
         circuit.set_parameters(parameters)
         return float(hamiltonian.expectation(circuit, nshots=nshots))
 
+    templated, parsed = template_jobs(remote)
+    whole = whole_circuits_sent(remote)
     start = np.array([0.3, 2.5, 1.0, 0.2])
     _, parameters, _ = optimize(
         loss, start, args=(circuit, hamiltonian, nshots), method="Powell", options={"maxfev": 30}
     )
+    # Unchanged user code, yet every evaluation (2 measurement groups) named a template, and the
+    # server parsed at most one structure per group; without templates listed, whole circuits.
+    if remote.client.features.templates:
+        assert template_jobs(remote)[0] - templated == 2 * len(evaluations)
+        assert whole == []
+        assert template_jobs(remote)[1] - parsed <= 2
+    else:
+        assert len(whole) >= len(evaluations)
 
     local_hamiltonian = SymbolicHamiltonian(
         Z(0) * Z(1) + 0.5 * (X(0) + X(1)), backend=NumpyBackend()

@@ -35,6 +35,7 @@ from qibo_client.server.accounts import User
 from qibo_client.server.devices import Device, DeviceTable
 from qibo_client.server.profiles import DEFAULT, Profile
 from qibo_client.server.store import NewJob
+from qibo_client.server.templates import TemplateBook, UnknownTemplate
 from qibo_client.server.worker import Task
 
 #: A batch body may be this many times ``max_body_bytes``: a batch of small circuits is still
@@ -140,9 +141,16 @@ def check_shape(payload: Any) -> None:
     """The JSON types of one job's fields (422), before anything is looked up."""
     if not isinstance(payload, dict):
         raise refuse(422, "a job must be a JSON object with 'circuit' and 'nshots'")
-    if "circuit" not in payload:
+    if "template" in payload:  # the templates extension: {"template": id, "parameters": [...]}
+        if not isinstance(payload["template"], str) or not isinstance(
+            payload.get("parameters"), list | str
+        ):
+            raise refuse(
+                422, "'template' must be a template id and 'parameters' a list (or packed text)"
+            )
+    elif "circuit" not in payload:
         raise refuse(422, "'circuit' is missing: send OpenQASM 2.0 text or circuit.raw")
-    if not isinstance(payload["circuit"], str | dict):
+    elif not isinstance(payload["circuit"], str | dict):
         raise refuse(422, "'circuit' must be OpenQASM 2.0 text or the JSON object of circuit.raw")
     nshots = payload.get("nshots")
     if nshots is not None and (isinstance(nshots, bool) or not isinstance(nshots, int)):
@@ -180,6 +188,7 @@ class CheckedJob:
     """One submission that passed every check: what to store, and what the runner needs."""
 
     new: NewJob
+    #: A Program, or a TemplateRun: what the worker builds the circuit from.
     program: Any
     device: Device
 
@@ -206,14 +215,16 @@ def check_job(
     payload: dict[str, Any],
     key: str | None,
     profile: Profile = DEFAULT,
+    templates: TemplateBook | None = None,
 ) -> CheckedJob:
     """Every check of one job (device, project, shots, seed, circuit); a refusal is a 400.
 
     ``payload`` has passed :func:`check_shape`. A profile without QASM refuses QASM text; one
-    without seeds ignores ``seed``.
+    without seeds ignores ``seed``. A job naming a template (``templates``: the server's book)
+    the user does not have is a 409 ``unknown_template``: nothing is stored.
     """
-    circuit = payload["circuit"]
-    if not profile.qasm and not is_raw(circuit):
+    circuit = payload.get("circuit")
+    if "template" not in payload and not profile.qasm and not is_raw(circuit):
         raise refuse(400, RAW_ONLY)
     device_name = _field(payload, "device", str, DEFAULT_DEVICE)
     project = _field(payload, "project", str, DEFAULT_PROJECT)
@@ -225,22 +236,32 @@ def check_job(
             raise ValueError(f"unknown project {project!r}; yours are: {yours}")
         shots = device.check_nshots(payload.get("nshots"))
         seed = check_seed(payload.get("seed")) if profile.seeds else None
-        initial_state = payload.get("initial_state")
-        if initial_state is not None:
-            if not isinstance(circuit, dict):
-                raise ValueError("initial_state needs the circuit as qibo's raw JSON object")
-            # Kept inside the stored circuit, so a restart reads it again with the circuit.
-            circuit = {**circuit, "initial_state": initial_state}
-        program = device.check_program(parse_circuit(circuit), verbatim=verbatim)
+        if "template" in payload:
+            if templates is None:
+                raise ValueError("this server takes no templates: send 'circuit'")
+            template, values, circuit_json = templates.job(user.id, payload)
+            # The shape, for the device's rules (a template has no wire names or noise).
+            program: Any = device.check_program(template.program, verbatim=verbatim)
+            run: Any = template.run(values)
+        else:
+            initial_state = payload.get("initial_state")
+            if initial_state is not None:
+                if not isinstance(circuit, dict):
+                    raise ValueError("initial_state needs the circuit as qibo's raw JSON object")
+                # Kept inside the stored circuit, so a restart reads it again with the circuit.
+                circuit = {**circuit, "initial_state": initial_state}
+            program = run = device.check_program(parse_circuit(circuit), verbatim=verbatim)
+            circuit_json = json.dumps(circuit, separators=(",", ":"))
         if program.nmeasured == 0:
             raise ValueError("the circuit measures nothing: add measurements (M gates)")
+    except UnknownTemplate as err:
+        raise refuse(409, str(err)) from err
     except (ValueError, TypeError) as err:
         raise refuse(400, str(err)) from err
-    circuit_json = json.dumps(circuit, separators=(",", ":"))
     new = NewJob(
         user.id, device.name, project, circuit_json, shots, program.nqubits, verbatim, key, seed
     )
-    return CheckedJob(new, program, device)
+    return CheckedJob(new, run, device)
 
 
 def check_room(queued: int, limit: int, count: int) -> None:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from qibo_client.protocol import DEFAULT_TEMPLATES_PER_USER
 from qibo_client.server.accounts import DEFAULT_PROJECT, AccountSpec, new_token, specs_from
 from qibo_client.server.app import create_app
 from qibo_client.server.profiles import Profile, profile_named
@@ -96,11 +97,13 @@ def local_cluster(
     dask: Any = None,
     threads: int | None = None,
     engine: str | None = None,
+    templates_per_user: int = DEFAULT_TEMPLATES_PER_USER,
 ) -> Iterator[LocalCluster]:
     """Start the reference server on a free loopback port; stop it cleanly on exit.
 
     ``workers=0`` accepts and queues jobs but runs none: a job then stays ``queueing`` for as long
     as a test needs (queue positions, durability across a restart on the same ``db_path``).
+    ``templates_per_user`` bounds each user's templates (least recently used out).
     ``accounts`` adds users (an accounts-file structure or ``AccountSpec`` list); a default user
     ``user@localhost`` is always created, with a fresh token each start. ``profile="tii"``
     serves only what TII's service is known to speak (:mod:`.profiles`).
@@ -137,6 +140,7 @@ def local_cluster(
             devices=devices,
             dask=dask,
             threads=threads,
+            templates_per_user=templates_per_user,
         )
         app = create_app(config)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

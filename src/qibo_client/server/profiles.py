@@ -6,8 +6,8 @@ schemas, so that our client's suite can run against something that speaks only t
 
 - the version answer lists no ``extensions`` (what the real service sends);
 - circuits only as qibo's ``circuit.raw`` (a JSON object or its text); OpenQASM text is a 400;
-- ``Prefer: wait`` and ``?wait=`` are ignored, the batch paths do not exist, ``Idempotency-Key``
-  and ``seed`` are ignored (two identical POSTs queue two jobs);
+- ``Prefer: wait`` and ``?wait=`` are ignored, the batch and template paths do not exist,
+  ``Idempotency-Key`` and ``seed`` are ignored (two identical POSTs queue two jobs);
 - a missing or wrong token is a 404 ``{"detail": "User not found, specify the correct token"}``
   (as the official client's tests show), not a 401;
 - a job passes through ``pending`` (next in line) and ``postprocessing`` (the first read after
@@ -32,6 +32,7 @@ from qibo_client.protocol import (
     EXTENSION_QASM,
     EXTENSION_RAW,
     EXTENSION_SEED,
+    EXTENSION_TEMPLATES,
     EXTENSION_WAIT,
 )
 
@@ -56,6 +57,8 @@ class Profile:
     qasm: bool = True
     #: Honours an explicit ``seed``.
     seeds: bool = True
+    #: Keeps circuit templates (``/api/templates/``) and runs jobs that name them.
+    templates: bool = True
     #: The real service's shapes: 404 for a bad token, official job objects and DELETE
     #: answers, ``pending`` and ``postprocessing`` statuses.
     official_shapes: bool = False
@@ -71,6 +74,7 @@ DEFAULT = Profile(
         EXTENSION_IDEMPOTENCY,
         EXTENSION_SEED,
         EXTENSION_INITIAL_STATE,
+        EXTENSION_TEMPLATES,
     ),
 )
 TII = Profile(
@@ -81,6 +85,7 @@ TII = Profile(
     idempotency=False,
     qasm=False,
     seeds=False,
+    templates=False,
     official_shapes=True,
 )
 PROFILES = {profile.name: profile for profile in (DEFAULT, TII)}

@@ -124,6 +124,10 @@ class Runner:
     def is_running(self, pid: str) -> bool:
         return pid in self._running
 
+    def is_pending(self, pid: str) -> bool:
+        """Queued or running here: its end is still to come (and will wake :meth:`wait`)."""
+        return pid in self._queue or pid in self._running
+
     def position(self, pid: str) -> int | None:
         """1 for the next job to start; None if not queued (running or unknown)."""
         for index, queued in enumerate(self._queue):

@@ -16,7 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qibo_client.protocol import TERMINAL_STATUSES, Status
+from qibo_client.protocol import (
+    DEFAULT_TEMPLATES_PER_USER,
+    TERMINAL_STATUSES,
+    Status,
+)
 from qibo_client.server.accounts import AccountSpec, User, digests_match, token_digest
 from qibo_client.server.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
@@ -24,6 +28,7 @@ from qibo_client.server.executors import make_executor
 from qibo_client.server.profiles import DEFAULT, Profile
 from qibo_client.server.runner import Runner
 from qibo_client.server.store import Store
+from qibo_client.server.templates import TemplateBook
 from qibo_client.server.worker import Outcome, Task
 from qibo_client.versions import qibo_version
 
@@ -56,6 +61,8 @@ class ServerConfig:
     dask: Any = None
     #: numba threads per job; None: the cores divided by the jobs that run at once.
     threads: int | None = None
+    #: Templates kept per user, least recently used out.
+    templates_per_user: int = DEFAULT_TEMPLATES_PER_USER
 
 
 class ServerState:
@@ -81,6 +88,12 @@ class ServerState:
         for spec in config.accounts:
             self.store.upsert_user(spec)
         self._users = self.store.users_by_digest()
+        #: The users' templates; None when the server does not offer the extension.
+        self.templates = (
+            TemplateBook(self.store, config.templates_per_user)
+            if config.profile.templates
+            else None
+        )
         if make_runner is None:
             executor = make_executor(
                 workers=config.workers,
@@ -123,16 +136,28 @@ class ServerState:
         for row in self.store.unfinished_jobs():
             try:
                 device = self.devices.get(row["device"])
-                program = device.check_program(
-                    parse_circuit(json.loads(row["circuit"])), verbatim=bool(row["verbatim"])
-                )
+                stored = json.loads(row["circuit"])
+                program: Any
+                if isinstance(stored, dict) and "template" in stored:
+                    if self.templates is None:
+                        raise ValueError("this server no longer takes templates")
+                    program = self.templates.rerun(row["user_id"], stored)
+                else:
+                    program = device.check_program(
+                        parse_circuit(stored), verbatim=bool(row["verbatim"])
+                    )
             except ValueError as err:
                 self.store.finish_job(
                     row["pid"], status=Status.ERROR.value, stderr=f"cannot rerun: {err}"
                 )
                 continue
             task = Task(
-                row["pid"], program, row["nshots"], device, bool(row["verbatim"]), row["seed"]
+                row["pid"],
+                program,
+                row["nshots"],
+                device,
+                bool(row["verbatim"]),
+                row["seed"],
             )
             self.runner.submit(task)
             count += 1
@@ -169,11 +194,23 @@ class ServerState:
         return status, position
 
     async def rows_when_done(
-        self, pids: list[str], user: User, wait: float
+        self, pids: list[str], user: User, wait: float, *, just_queued: bool = False
     ) -> list[sqlite3.Row | None]:
-        """The jobs' rows once all are terminal or ``wait`` seconds passed (None: deleted)."""
+        """The jobs' rows once all are terminal or ``wait`` seconds passed (None: deleted).
+
+        ``just_queued``: the caller has just queued these jobs, so the runner alone says which
+        have not ended, and each row is read once, at the end (the read before waiting was a
+        tenth of a held POST's CPU in the HTTP process).
+        """
         deadline = time.monotonic() + wait
         store = self.store
+        if just_queued:
+            for pid in pids:
+                remaining = deadline - time.monotonic()
+                # No await between the check and ``runner.wait``: an end cannot slip in between.
+                if remaining > 0 and self.runner.is_pending(pid):
+                    await self.runner.wait(pid, remaining)
+            return [store.get_job(pid, user.id) for pid in pids]
         rows = [store.get_job(pid, user.id) for pid in pids]
         for index, pid in enumerate(pids):
             row = rows[index]

@@ -76,6 +76,13 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_user ON jobs(user_id, seq);
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(status) WHERE {_UNFINISHED};
+CREATE TABLE IF NOT EXISTS templates (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    tid TEXT NOT NULL,
+    structure BLOB NOT NULL,
+    UNIQUE (user_id, tid)
+);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(user_id, idem_key) WHERE idem_key IS NOT NULL;
 """
 
@@ -316,6 +323,34 @@ class Store:
     def count_queued(self, user_id: int) -> int:
         """The user's unfinished jobs (queued or running), from memory: O(1) per POST."""
         return self._unfinished_per_user[user_id]
+
+    # templates ---------------------------------------------------------------------------------
+
+    def put_template(self, user_id: int, template_id: str, structure: bytes) -> None:
+        """Keep a template's structure (written once; a second put of it changes nothing)."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO templates(user_id, tid, structure) VALUES (?, ?, ?)",
+            (user_id, template_id, structure),
+        )
+
+    def get_template(self, user_id: int, template_id: str) -> bytes | None:
+        row = self._db.execute(
+            "SELECT structure FROM templates WHERE user_id=? AND tid=?", (user_id, template_id)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def all_templates(self) -> list[tuple[int, str, bytes]]:
+        """Every kept template, oldest first: (user id, template id, structure)."""
+        rows = self._db.execute("SELECT user_id, tid, structure FROM templates ORDER BY seq")
+        return [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows.fetchall()]
+
+    def forget_template(self, user_id: int, template_id: str) -> None:
+        """Drop a template, unless an unfinished job names it (it must run after a restart)."""
+        self._db.execute(
+            f"DELETE FROM templates WHERE user_id=? AND tid=? AND NOT EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM jobs WHERE {_UNFINISHED} AND user_id=? AND circuit LIKE ?)",
+            (user_id, template_id, user_id, f'{{"template":"{template_id}"%'),
+        )
 
     def bytes_used(self, user_id: int) -> int:
         """Approximate storage a user's jobs take (circuits and results)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from qibo_client.server.profiles import DEFAULT, Profile
-from qibo_client.server.routes import batches, jobs, quotas, version
+from qibo_client.server.routes import batches, jobs, quotas, templates, version
 
 
 def router_for(profile: Profile) -> APIRouter:
@@ -22,6 +22,8 @@ def router_for(profile: Profile) -> APIRouter:
         router.include_router(batches.router)
     router.include_router(jobs.router)
     router.include_router(quotas.router)
+    if profile.templates:
+        router.include_router(templates.router)
     return router
 
 

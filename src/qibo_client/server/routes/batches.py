@@ -57,6 +57,24 @@ BATCH_QUERY = [
 ]
 
 
+def shared_parameters(items: list[Any], index: int, item: Any) -> Any:
+    """A template job that says ``"parameters_of": k`` takes the values of the batch's job k
+    (an earlier one with its own): the measurement groups of one evaluation share them."""
+    if not isinstance(item, dict) or "parameters_of" not in item:
+        return item
+    source = item["parameters_of"]
+    if (
+        isinstance(source, bool)
+        or not isinstance(source, int)
+        or not 0 <= source < index
+        or not isinstance(items[source], dict)
+        or "parameters" not in items[source]
+    ):
+        raise refuse(422, "'parameters_of' must name an earlier job of the batch with parameters")
+    rest = {name: value for name, value in item.items() if name != "parameters_of"}
+    return {**rest, "parameters": items[source]["parameters"]}
+
+
 def check_batch(
     state: ServerState, user: User, items: list[Any], key: str | None
 ) -> list[CheckedJob]:
@@ -64,9 +82,12 @@ def check_batch(
     checked = []
     for index, item in enumerate(items):
         try:
+            item = shared_parameters(items, index, item)
             check_shape(item)
             job_key = None if key is None else f"{key}\n{index}"
-            checked.append(check_job(state.devices, user, item, job_key))
+            checked.append(
+                check_job(state.devices, user, item, job_key, state.profile, state.templates)
+            )
         except HTTPException as err:
             raise refuse(err.status_code, f"jobs[{index}]: {err.detail}") from err
     return checked
@@ -97,6 +118,7 @@ async def submit_batch(request: Request, state: State, user: CurrentUser) -> Res
             f"{IDEMPOTENCY_HEADER} already names a batch of {len(pids)} existing jobs, not "
             f"{len(items)}: use a new key for a new batch",
         )
+    queued = pids is None
     if pids is None:
         checked = check_batch(state, user, items, key)
         check_room(store.count_queued(user.id), state.config.max_queued_per_user, len(checked))
@@ -106,7 +128,7 @@ async def submit_batch(request: Request, state: State, user: CurrentUser) -> Res
     request.state.job_id = f"{pids[0]}+{len(pids) - 1}"
     if wait is None:
         return json_response({"pids": pids})
-    rows = await state.rows_when_done(pids, user, wait)
+    rows = await state.rows_when_done(pids, user, wait, just_queued=queued)
     return batch_answer(state, pids, rows, user, {"pids": pids})
 
 

@@ -100,15 +100,16 @@ async def submit(request: Request, state: State, user: CurrentUser) -> Response:
 
     store = state.store
     pid = store.find_idempotent(user.id, key) if key else None
+    queued = pid is None
     if pid is None:
-        checked = check_job(state.devices, user, payload, key, profile)
+        checked = check_job(state.devices, user, payload, key, profile, state.templates)
         check_room(store.count_queued(user.id), state.config.max_queued_per_user, 1)
         pid = store.insert_job(checked.new)
         state.runner.submit(checked.task(pid))
     request.state.job_id = pid
     if wait is None:
         return json_response({"pid": pid})
-    [row] = await state.rows_when_done([pid], user, wait)
+    [row] = await state.rows_when_done([pid], user, wait, just_queued=queued)
     if row is None:  # deleted while we waited
         return json_response({"pid": pid, "status": DELETED})
     if row["status"] in TERMINAL_STATUSES:
