@@ -72,6 +72,7 @@ def test_features_are_what_the_version_answer_lists(profiled: tuple[Client, str]
 
 def test_circuit_format_follows_the_server(profiled: tuple[Client, str]) -> None:
     client, profile = profiled
+    client.encoder.enabled = False  # whole circuits (templates: tests/client/test_templates.py)
     seen = sent(client)
     job = client.submit(bell(), nshots=200, wait=10)
     assert set(job.frequencies(timeout=30)) <= {"00", "11"}
