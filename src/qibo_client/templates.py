@@ -17,8 +17,8 @@ parametrised gate is a placeholder, trainable or not, so a parameter that qibo's
 ``set_parameters`` skips (``trainable=False``) can still change without touching the template.
 
 What cannot be a template (gates outside the server's list, ``controlled_by``, noise, collapsing
-measurements, density matrices) goes the usual way (:mod:`qibo_client.qasm`), which refuses
-what cannot run remotely; a cached negative answer keeps that decision cheap too.
+measurements, density matrices, named wires) goes whole, the usual way (:mod:`qibo_client.export`),
+which refuses what cannot run remotely; a cached negative answer keeps that decision cheap too.
 """
 
 from __future__ import annotations
@@ -71,7 +71,11 @@ class Template:
 def read_circuit(circuit: Any) -> tuple[tuple[Any, ...], list[Any]]:
     """One pass over the queue -> (signature, raw parameter values in gate order)."""
     rotations = {id(rotation) for gate in circuit.measurements for rotation in gate.basis}
-    signature: list[Any] = [circuit.nqubits, bool(getattr(circuit, "density_matrix", False))]
+    signature: list[Any] = [
+        circuit.nqubits,
+        bool(getattr(circuit, "density_matrix", False)),
+        tuple(getattr(circuit, "wire_names", ())),
+    ]
     values: list[Any] = []
     append, extend = signature.append, values.extend
     for gate in circuit.queue:
@@ -101,6 +105,8 @@ def export(circuit: Any) -> Template | None:
     """The template of ``circuit``, or None if it cannot be one (it then goes as QASM)."""
     if getattr(circuit, "density_matrix", False) or circuit.has_collapse:
         return None
+    if list(getattr(circuit, "wire_names", range(circuit.nqubits))) != list(range(circuit.nqubits)):
+        return None  # named wires (physical qubits on hardware) travel with the whole circuit
     rotations = {id(rotation) for gate in circuit.measurements for rotation in gate.basis}
     gates: list[list[Any]] = []
     measurements: list[list[Any]] = []

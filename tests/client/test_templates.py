@@ -329,3 +329,11 @@ def test_the_signature_sees_shape_registers_and_bases_but_not_values() -> None:
     assert signature(rotated) != base
     values = read_circuit(_measured(gates.RY(0, 0.1), gates.U3(1, 0.2, 0.3, 0.4)))[1]
     assert [float(v) for v in values] == [0.1, 0.2, 0.3, 0.4]
+
+
+def test_named_wires_go_with_the_whole_circuit() -> None:
+    named = Circuit(2, wire_names=["q3", "q1"])
+    named.add([gates.RY(0, 0.1), gates.CNOT(0, 1), gates.M(0, 1)])
+    assert export(named) is None
+    plain = _measured(gates.RY(0, 0.1), gates.CNOT(0, 1))
+    assert read_circuit(named)[0] != read_circuit(plain)[0]
