@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -37,6 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if not args.url:
+        from qibo_client.server import ServerExtraMissingError, require_server_extra
+
+        try:
+            require_server_extra("qibo-client demo (its embedded cluster)")
+        except ServerExtraMissingError as err:
+            print(f"{err}; or pass --url and --token of a running cluster", file=sys.stderr)
+            return 2
     import qibo
     from rich.console import Console
     from rich.table import Table

@@ -106,15 +106,3 @@ def test_server_package_and_cli_import_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == "[]"
-
-
-def test_unguarded_script_gets_a_clear_reason(tmp_path: Path) -> None:
-    script = tmp_path / "unguarded.py"
-    script.write_text(
-        "from qibo_client.server import local_cluster\nwith local_cluster():\n    pass\n"
-    )
-    run = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert run.returncode != 0
-    assert "if __name__ == '__main__':" in run.stderr
