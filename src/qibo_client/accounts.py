@@ -60,11 +60,13 @@ def accounts_path() -> Path:
 
 
 def url_key(url: str) -> str:
-    """The form a URL is saved under: scheme and host lower-cased, no trailing slash."""
+    """The form a URL is saved under: scheme and host lower-cased, no default port, no final /."""
     parts = urlsplit(url.strip())
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, "")
-    )
+    scheme, netloc = parts.scheme.lower(), parts.netloc.lower()
+    default_port = {"http": ":80", "https": ":443"}.get(scheme)
+    if default_port and netloc.endswith(default_port):
+        netloc = netloc[: -len(default_port)]
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
 
 
 @dataclass(frozen=True)
