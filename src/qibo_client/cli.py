@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run the reference cluster server (needs the [server] extra)",
     ),
     "demo": ("qibo_client.demo", "run the demo end to end against an embedded server"),
+    "devices": ("qibo_client.devices_cli", "the devices of a server, with your quotas on them"),
     "jobs": ("qibo_client.journal_cli", "list the jobs this machine submitted, with their status"),
     "result": ("qibo_client.journal_cli", "print the result of one job, by pid"),
     "login": ("qibo_client.accounts_cli", "save a token for a server (asked without echo)"),

@@ -67,6 +67,9 @@ def test_serve_prints_the_token_once(tmp_path: Path) -> None:
 
     with serve(db) as (url, log, process):
         assert any("not shown again" in line for line in log)
+        # A normal start is news, not a warning: its lines are logged at INFO.
+        assert any("INFO qibo_client.server: serving on" in line for line in log)
+        assert not any(" WARNING " in line for line in log)
         answer = requests.get(f"{url}/api/jobs/", headers={"x-api-token": token})
         assert answer.status_code == 200
     assert process.stdout is not None

@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
                     flush=True,
                 )
             else:
-                logger.warning(
+                logger.info(
                     "using the users already in %s (first: %s); their tokens are not shown again",
                     args.db,
                     store.first_user_email(),
@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         dask=args.dask,
         threads=args.threads,
     )
-    logger.warning(
+    logger.info(
         "serving on http://%s:%d (db %s, profile %s; jobs on %s)",
         args.host,
         args.port,
