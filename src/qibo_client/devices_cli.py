@@ -39,7 +39,7 @@ def _unlimited(value: Any) -> str:
 
 def rows(quotas: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     """The table's rows: one per (project, device), as text."""
-    table = []
+    table: list[tuple[str, ...]] = []
     for quota in quotas:
         partition = quota.get("partition") or {}
         table.append(
