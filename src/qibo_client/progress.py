@@ -223,10 +223,11 @@ class _Line:
 class WaitStatus(_LiveDisplay):
     """A status line for one job's wait, shown once the wait has lasted :data:`SHOW_AFTER`."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, pid: str | None = None) -> None:
         super().__init__()
         self.enabled = enabled
-        self.job: dict[str, Any] = {}
+        #: The last job object seen; until the first answer, only what the caller knows.
+        self.job: dict[str, Any] = {"pid": pid, "status": "waiting"} if pid else {}
         self.started = self._start
         self.estimate = Estimate()
 
