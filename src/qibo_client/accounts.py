@@ -191,12 +191,22 @@ class SavedAccounts:
     """
 
     def url(self) -> str | None:
-        return read().default
+        return self._read().default
 
     def token_for(self, url: str) -> str | None:
         """The token saved for exactly this server, or None: never another server's."""
-        entry = read().accounts.get(url_key(url))
+        entry = self._read().accounts.get(url_key(url))
         return entry["token"] if entry else None
+
+    @staticmethod
+    def _read() -> AccountsFile:
+        # A damaged file must not break every Client() nor qibo's listing of backends: it is
+        # then no source at all, said once per look-up (login/logout/accounts raise instead).
+        try:
+            return read()
+        except ConfigurationError as error:
+            logger.warning("%s", error)
+            return AccountsFile()
 
     def timeout(self) -> float | None:
         return None

@@ -68,6 +68,24 @@ def test_a_damaged_file_is_a_configuration_error(tmp_path: Path) -> None:
         accounts.read(path)
 
 
+def test_a_damaged_file_is_no_source_for_clients(caplog: pytest.LogCaptureFixture) -> None:
+    import qibo
+
+    accounts.accounts_path().parent.mkdir(parents=True, exist_ok=True)
+    accounts.accounts_path().write_text("[1, 2")
+    assert resolve("http://127.0.0.1:1", "arg-token").token == "arg-token"
+    assert qibo.list_available_backends("qibo-client")["qibo-client"] is False
+    assert "damaged" in caplog.text
+
+
+def test_a_saved_account_makes_the_backend_available() -> None:
+    import qibo
+
+    assert qibo.list_available_backends("qibo-client")["qibo-client"] is False
+    accounts.save("http://127.0.0.1:1", "saved-token")
+    assert qibo.list_available_backends("qibo-client")["qibo-client"] is True
+
+
 def test_a_saved_token_goes_only_to_its_own_url() -> None:
     accounts.save("http://127.0.0.1:1", "saved-token")
     assert resolve().url == "http://127.0.0.1:1"  # the default account, with no argument
