@@ -61,8 +61,15 @@ with local_cluster(workers=0) as cluster:
 print("pid", job.pid[:8])
 """
 
+#: The embedded server with real workers, from a kernel (whose main module is ipykernel's).
+WORKERS_CELL = """\
+with local_cluster(workers=1) as cluster:
+    client = Client(cluster.url, cluster.token, journal=False, progress=False)
+    print("counts", sorted(client.submit(BELL, nshots=50).frequencies()))
+"""
 
-def test_a_notebook_gets_a_plain_line_without_ipywidgets(tmp_path: Path) -> None:
+
+def test_a_notebook_gets_a_plain_line_and_runs_workers(tmp_path: Path) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     kernels = tmp_path / "kernels" / "qibo-client-test"
@@ -75,7 +82,8 @@ def test_a_notebook_gets_a_plain_line_without_ipywidgets(tmp_path: Path) -> None
     (kernels / "kernel.json").write_text(json.dumps(spec))
     os.environ["JUPYTER_PATH"] = str(tmp_path)  # this interpreter's kernel, not a user's python3
     try:
-        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
+        cells = [nbformat.v4.new_code_cell(CELL), nbformat.v4.new_code_cell(WORKERS_CELL)]
+        notebook = nbformat.v4.new_notebook(cells=cells)
         nbclient.NotebookClient(notebook, timeout=120, kernel_name="qibo-client-test").execute()
     finally:
         del os.environ["JUPYTER_PATH"]
@@ -87,3 +95,5 @@ def test_a_notebook_gets_a_plain_line_without_ipywidgets(tmp_path: Path) -> None
     assert len(shown) == 1  # one line, updated in place
     assert shown[0].startswith(f"job {pid}: queueing, position 1 in queue")
     assert shown[0].endswith(" s elapsed")
+    ran = "".join(o.get("text", "") for o in notebook.cells[1].outputs if "text" in o)
+    assert "counts ['00', '11']" in ran
