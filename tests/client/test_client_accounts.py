@@ -154,7 +154,7 @@ def test_login_to_nothing_saves_nothing(
         login("http://127.0.0.1:9", lambda url: "a-token")
     code, _, err = _login_cli(monkeypatch, capsys, "a-token", "--url", "127.0.0.1:8000")
     assert code == 1
-    assert "not a server URL" in err
+    assert "must start with http:// or https://" in err
     assert not accounts.accounts_path().exists()
 
 

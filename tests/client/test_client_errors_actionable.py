@@ -42,14 +42,20 @@ def test_a_refused_connect_is_retried_briefly() -> None:
 
 @pytest.mark.parametrize("url", ["127.0.0.1:8000", "localhost", "cloud.qibo.science", "ftp://x"])
 def test_a_url_without_a_scheme_fails_before_any_request(url: str) -> None:
-    with pytest.raises(ConfigurationError, match="is not a server URL"):
+    with pytest.raises(ConfigurationError, match="must start with http:// or https://"):
         Client(url, "some-token", progress=False, journal=False)
+
+
+def test_a_token_in_the_url_place_is_not_shown() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Client("secret-token-123", "http://127.0.0.1:9", progress=False, journal=False)
+    assert "secret-token-123" not in str(info.value)
 
 
 def test_the_backend_checks_the_url_too() -> None:
     import qibo
 
-    with pytest.raises(ConfigurationError, match="is not a server URL"):
+    with pytest.raises(ConfigurationError, match="must start with http:// or https://"):
         qibo.set_backend("qibo-client", url="127.0.0.1:8000", token="some-token")
 
 
