@@ -85,7 +85,8 @@ def test_local_cluster_without_the_extra_names_the_install_command() -> None:
     )
     run = _run(["-c", code])
     assert run.returncode == 0, run.stderr
-    assert 'pip install "qibo-client[server]"' in run.stdout
+    assert 'pip install ".[server]"' in run.stdout
+    assert 'pip install "qibo-client[server] @ git+https://' in run.stdout
     assert "fastapi" in run.stdout
 
 
@@ -94,5 +95,5 @@ def test_commands_without_the_extra_name_the_install_command(command: str) -> No
     code = HIDE_FASTAPI + (f"from qibo_client.cli import main\nsys.exit(main([{command!r}]))\n")
     run = _run(["-c", code])
     assert run.returncode == 2
-    assert 'pip install "qibo-client[server]"' in run.stderr
+    assert 'pip install "qibo-client[server] @ git+https://' in run.stderr
     assert "Traceback" not in run.stderr

@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from qibo_client.server.local import LocalCluster, local_cluster
 
-#: What to run when the server's dependencies are missing (from a checkout: ``pip install
-#: ".[server]"``; the package index's ``qibo-client`` is the official client, without a server).
-INSTALL_HINT = 'pip install "qibo-client[server]"'
+#: How to get the server's dependencies. Not ``pip install "qibo-client[server]"`` from the package
+#: index: the index's ``qibo-client`` is the official client (no server, no such extra).
+INSTALL_HINT = (
+    'pip install ".[server]" in a clone of qibo-client, or '
+    'pip install "qibo-client[server] @ git+https://github.com/qibo-client/qibo-client"'
+)
 #: The modules the server needs beyond the client's own.
 SERVER_MODULES = ("fastapi", "uvicorn")
 
@@ -41,7 +44,7 @@ def require_server_extra(what: str = "the reference cluster server") -> None:
     if missing:
         raise ServerExtraMissingError(
             f"{what} needs the [server] extra ({', '.join(missing)} not installed): "
-            f'{INSTALL_HINT} (from a checkout of this project: pip install ".[server]")',
+            f"{INSTALL_HINT} (the package index's qibo-client is another package, without it)",
             name=missing[0],
         )
 
