@@ -3,9 +3,9 @@
 - **Processes, not threads.** A 20-qubit simulation holds the CPU for seconds; in a worker process
   it never blocks the HTTP side. Workers are started with ``spawn`` (no copy of the server's
   sockets, threads or SQLite handle; no import of the user's main module, so a server starts from
-  an unguarded script, ``python -`` or a notebook: :mod:`..spawning`) and each imports qibo, chooses its engine and compiles what
-  numba needs at start (:func:`~qibo_client.server.runner.warm_worker`), so the first real job
-  pays none of it.
+  an unguarded script, ``python -`` or a notebook: :mod:`..spawning`) and each imports qibo,
+  chooses its engine and compiles what numba needs at start
+  (:func:`~qibo_client.server.runner.warm_worker`), so the first real job pays none of it.
 - **No polling.** Each job's ``concurrent.futures`` future is wrapped with
   :func:`asyncio.wrap_future`; its end runs a callback on the event loop.
 - **A dead worker takes no job with it.** ``BrokenProcessPool`` becomes :class:`WorkerCrashed` for
