@@ -46,3 +46,11 @@ def profile_cluster(
         monkeypatch.setattr(waiting, "POLL_START", 0.02)
         return request.getfixturevalue("strict_cluster")
     return request.getfixturevalue("cluster")
+
+
+@pytest.fixture(autouse=True)
+def _no_saved_accounts(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test sees an empty accounts directory of its own, never the user's saved tokens."""
+    monkeypatch.setenv("QIBO_CLIENT_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))

@@ -12,6 +12,28 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.3.0"
 
+#: Every error class of :mod:`qibo_client.config`, importable from the package itself.
+_ERRORS = (
+    "AuthenticationError",
+    "ConfigurationError",
+    "IncompatibleVersionsError",
+    "JobFailedError",
+    "JobNotFoundError",
+    "JobPostServerError",
+    "JobTimeoutError",
+    "MalformedResponseError",
+    "QiboApiError",
+    "QiboClientError",
+    "RateLimitError",
+    "ServerUnreachableError",
+    "SubmissionUncertainError",
+    "TransportError",
+    "UnknownJobStatusError",
+    "UnsafeResultError",
+    "UnsupportedCircuitError",
+    "WaitInterrupted",
+)
+
 # public name -> module that defines it
 _LAZY = {
     "Client": "qibo_client.qibo_client",
@@ -20,25 +42,15 @@ _LAZY = {
     "JobStatus": "qibo_client.job",
     "MetaBackend": "qibo_client.backend",
     "RemoteTIIBackend": "qibo_client.backend",
-    "QiboClientError": "qibo_client.config",
-    "MalformedResponseError": "qibo_client.config",
-    "JobPostServerError": "qibo_client.config",
-    "QiboApiError": "qibo_client.config",
-    "AuthenticationError": "qibo_client.config",
-    "JobNotFoundError": "qibo_client.config",
-    "JobFailedError": "qibo_client.config",
-    "JobTimeoutError": "qibo_client.config",
-    "IncompatibleVersionsError": "qibo_client.config",
-    "UnsupportedCircuitError": "qibo_client.config",
-    "TransportError": "qibo_client.config",
-    "WaitInterrupted": "qibo_client.config",
-    "SubmissionUncertainError": "qibo_client.config",
+    "ServerExtraMissingError": "qibo_client.server",
+    **dict.fromkeys(_ERRORS, "qibo_client.config"),
 }
 
 __all__ = [
     "TII",
     "AuthenticationError",
     "Client",
+    "ConfigurationError",
     "IncompatibleVersionsError",
     "Job",
     "JobFailedError",
@@ -50,9 +62,14 @@ __all__ = [
     "MetaBackend",
     "QiboApiError",
     "QiboClientError",
+    "RateLimitError",
     "RemoteTIIBackend",
+    "ServerExtraMissingError",
+    "ServerUnreachableError",
     "SubmissionUncertainError",
     "TransportError",
+    "UnknownJobStatusError",
+    "UnsafeResultError",
     "UnsupportedCircuitError",
     "WaitInterrupted",
     "__version__",
@@ -62,6 +79,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from qibo_client.backend import MetaBackend, RemoteTIIBackend
     from qibo_client.config import (
         AuthenticationError,
+        ConfigurationError,
         IncompatibleVersionsError,
         JobFailedError,
         JobNotFoundError,
@@ -70,13 +88,18 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         MalformedResponseError,
         QiboApiError,
         QiboClientError,
+        RateLimitError,
+        ServerUnreachableError,
         SubmissionUncertainError,
         TransportError,
+        UnknownJobStatusError,
+        UnsafeResultError,
         UnsupportedCircuitError,
         WaitInterrupted,
     )
     from qibo_client.job import Job, JobStatus
     from qibo_client.qibo_client import Client
+    from qibo_client.server import ServerExtraMissingError
     from qibo_client.tii import TII
 
 

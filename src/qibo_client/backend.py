@@ -95,7 +95,8 @@ class RemoteTIIBackend(NumpyBackend):
     """A qibo backend that executes circuits on a remote cluster and computes the rest locally.
 
     ``token`` and ``url`` are resolved by :mod:`qibo_client.settings` (argument, then
-    ``QIBO_CLIENT_TOKEN`` and ``QIBO_CLIENT_URL``, then TII's service for the URL); ``device`` is
+    ``QIBO_CLIENT_TOKEN`` and ``QIBO_CLIENT_URL``, then the account saved by ``qibo-client login``,
+    then TII's service for the URL); ``device`` is
     the cluster partition (``"sim"``: the ideal simulator), shown by qibo as the backend's
     platform; ``timeout`` bounds the wait for each result in seconds (None: no limit; a job that
     outlives it stays on the server, see ``JobTimeoutError``); ``circuit_format`` is ``"auto"``
@@ -314,7 +315,7 @@ class MetaBackend:
         return RemoteTIIBackend(device=device or platform or DEFAULT_DEVICE, **kwargs)
 
     def list_available(self) -> bool:
-        """Whether the backend can be built without arguments: a token is in the environment.
+        """Whether the backend can be built without arguments: a token in the environment or saved.
 
         No network call: qibo asks this while listing backends, which must stay fast offline.
         """

@@ -22,14 +22,29 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run the reference cluster server (needs the [server] extra)",
     ),
     "demo": ("qibo_client.demo", "run the demo end to end against an embedded server"),
+    "devices": ("qibo_client.devices_cli", "the devices of a server, with your quotas on them"),
     "jobs": ("qibo_client.journal_cli", "list the jobs this machine submitted, with their status"),
     "result": ("qibo_client.journal_cli", "print the result of one job, by pid"),
+    "login": ("qibo_client.accounts_cli", "save a token for a server (asked without echo)"),
+    "logout": ("qibo_client.accounts_cli", "delete the saved token of a server"),
+    "accounts": ("qibo_client.accounts_cli", "list the saved accounts (never their tokens)"),
 }
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default in ``--help``, except empty ones (None, False) that say nothing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="qibo-client", description="Run Qibo circuits on a remote quantum cluster."
+        prog="qibo-client",
+        description="Run Qibo circuits on a remote quantum cluster.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"qibo-client {__version__}")
     parser.add_argument(
@@ -38,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
-        command = sub.add_parser(name, help=help_text, description=help_text)
+        command = sub.add_parser(
+            name, help=help_text, description=help_text, formatter_class=HelpFormatter
+        )
         adder = getattr(module, f"add_{name}_arguments", None) or module.add_arguments
         adder(command)
         command.set_defaults(_module=module_name)

@@ -87,6 +87,17 @@ class SubmissionUncertainError(TransportError):
     )
 
 
+class ServerUnreachableError(TransportError):
+    """No connection could be made (refused, no such host, connect timed out): nothing was sent.
+
+    The message reads "cannot reach URL: is the server running?". Refused connections are retried
+    only briefly (:data:`qibo_client.transport.CONNECT_RETRIES`), so this arrives in about a
+    second, not after a long silent wait.
+    """
+
+    default_message = "Cannot reach the server: is it running?"
+
+
 class QiboApiError(QiboClientError):
     """The server answered with a non-2xx status.
 
@@ -237,6 +248,7 @@ __all__ = [
     "QiboApiError",
     "QiboClientError",
     "RateLimitError",
+    "ServerUnreachableError",
     "SubmissionUncertainError",
     "TransportError",
     "UnknownJobStatusError",

@@ -179,7 +179,7 @@ class Job:
         try:
             if observer is not None:
                 return self._wait(timeout, observer)
-            with WaitStatus(self.progress) as line:
+            with WaitStatus(self.progress, self.pid) as line:
                 return self._wait(timeout, line)
         except KeyboardInterrupt:
             # The job runs on: say so and how to go on, not where in urllib3 the signal landed.

@@ -34,11 +34,12 @@ def add_jobs_arguments(parser: argparse.ArgumentParser) -> None:
     _add_common(parser)
     parser.add_argument("--url", default=None, help="only jobs sent to this server")
     parser.add_argument(
-        "--limit", type=int, default=20, help="show the N most recent jobs (default 20)"
+        "--limit", type=int, default=20, help="show the N most recent jobs (0: all)"
     )
     parser.add_argument(
         "--offline", action="store_true", help="do not ask the servers for current statuses"
     )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def add_result_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,25 +108,21 @@ def _server_statuses(url: str, args: argparse.Namespace) -> tuple[dict[str, str]
 
 
 def jobs_main(args: argparse.Namespace) -> int:
-    """A table of the most recent journal entries with their status on the server.
+    """The most recent journal entries with their status on the server, grouped by server.
 
-    Each server is asked with its own token only (see :func:`_token_for`); a job on a server
-    without one shows as "no token for this server", never as deleted.
+    Plain columns (:mod:`qibo_client.tables`) that fit 80 columns and survive a pipe, or
+    ``--json``. Each server is asked with its own token only (see :func:`_token_for`); a job on a
+    server without one shows as "no token for this server", never as deleted. Entries that
+    ``--limit`` leaves out are counted on stderr, so nothing is hidden silently.
     """
-    from rich.console import Console
-    from rich.table import Table
-
     from qibo_client import journal
     from qibo_client.settings import same_server
+    from qibo_client.tables import plain_table
 
-    rows = [e for e in journal.entries() if args.url is None or same_server(e["url"], args.url)]
-    rows = rows[-args.limit :] if args.limit > 0 else rows
-    table = Table(title=f"qibo-client jobs ({journal.journal_path()})")
-    table.add_column("pid", no_wrap=True)  # a pid is copied and pasted: never fold it
-    for column in ("server", "device", "nshots", "submitted"):
-        table.add_column(column, overflow="fold")
-    table.add_column("status", no_wrap=True)
+    matching = [e for e in journal.entries() if args.url is None or same_server(e["url"], args.url)]
+    rows = matching[-args.limit :] if args.limit > 0 else matching
     known: dict[str, tuple[dict[str, str], str]] = {}  # server -> (pid -> status, problem)
+    listed: list[dict[str, Any]] = []
     for entry in rows:
         status = "-"
         if not args.offline:
@@ -134,17 +131,35 @@ def jobs_main(args: argparse.Namespace) -> int:
                 known[url] = _server_statuses(url, args)
             statuses, problem = known[url]
             status = problem or statuses.get(str(entry["pid"]), DELETED)
-        table.add_row(
-            str(entry["pid"]),
-            str(entry["url"]),
-            str(entry.get("device", "")),
-            str(entry.get("nshots", "")),
-            str(entry.get("submitted", "")),
-            status,
+        listed.append({**entry, "status": status})
+    if args.json:
+        print(json.dumps(listed, indent=2))
+    else:
+        servers: dict[str, list[dict[str, Any]]] = {}
+        for entry in listed:
+            servers.setdefault(str(entry["url"]), []).append(entry)
+        for number, (url, entries) in enumerate(servers.items()):
+            print(("\n" if number else "") + url)
+            table = [
+                (
+                    entry["pid"],
+                    entry.get("device", ""),
+                    "" if entry.get("nshots") is None else entry["nshots"],
+                    str(entry.get("submitted", ""))[:16].replace("T", " "),
+                    entry["status"],
+                )
+                for entry in entries
+            ]
+            headers = ("pid", "device", "shots", "submitted (UTC)", "status")
+            print("\n".join(plain_table(headers, table)))
+    hidden = len(matching) - len(rows)
+    if not matching:
+        print(f"No jobs in the journal ({journal.journal_path()}).", file=sys.stderr)
+    elif hidden:
+        print(
+            f"{hidden} older job(s) not shown (--limit {args.limit}); --limit 0 shows all.",
+            file=sys.stderr,
         )
-    Console().print(table)
-    if not rows:
-        print("No jobs in the journal.", file=sys.stderr)
     return 0
 
 

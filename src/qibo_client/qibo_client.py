@@ -80,15 +80,14 @@ class Client:
     """A connection to one cluster, for one user.
 
     ``url``, ``token`` and ``timeout`` are resolved by :mod:`qibo_client.settings` (argument, then
-    ``QIBO_CLIENT_URL``/``QIBO_CLIENT_TOKEN``/``QIBO_CLIENT_TIMEOUT``, then defaults; no default
-    URL). The official 0.2.x order ``Client(token, url)`` is understood too (one of the two is a
-    URL); a URL that is none is refused without showing it. ``timeout`` is the deadline of each
-    request, retries included (server-side holds add their own length to it; see
-    docs/guarantees.md); ``verify`` is ``True``, a CA bundle path, or ``False``; ``progress``
-    None means "on in a terminal or a notebook"; ``journal=False`` skips the local record of
-    submissions;
-    ``templates=False`` sends every circuit whole even to a server that takes templates
-    (:mod:`qibo_client.encoding`).
+    ``QIBO_CLIENT_URL``/``QIBO_CLIENT_TOKEN``/``QIBO_CLIENT_TIMEOUT``, then the account saved by
+    ``qibo-client login``, then defaults; no default URL). The official 0.2.x order
+    ``Client(token, url)`` is understood too (one of the two is a URL); a URL that is none is
+    refused without showing it. ``timeout`` is the deadline of each request, retries included
+    (server-side holds add their own length to it; see docs/guarantees.md); ``verify`` is
+    ``True``, a CA bundle path, or ``False``; ``progress`` None means "on in a terminal or a
+    notebook"; ``journal=False`` skips the local record of submissions; ``templates=False``
+    sends every circuit whole even to a server that takes templates (:mod:`qibo_client.encoding`).
     """
 
     def __init__(

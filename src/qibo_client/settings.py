@@ -1,21 +1,25 @@
 """Where every setting of a connection comes from, decided in one place.
 
-Order, for each setting: the argument, then the environment, then the default.
+Order, for each setting: the argument, then the environment, then the saved accounts
+(``qibo-client login``), then the default.
 
-- URL: ``url=`` argument, else ``QIBO_CLIENT_URL``, else the caller's default. ``Client`` has no
-  default (it raises :class:`ConfigurationError` saying what to set); ``TII`` and the qibo backend
-  default to TII's service (:data:`~qibo_client.config.TII_URL`).
+- URL: ``url=`` argument, else ``QIBO_CLIENT_URL``, else the default saved account, else the
+  caller's default. ``Client`` has no default (it raises :class:`ConfigurationError` saying what to
+  set); the qibo backend defaults to TII's service (:data:`~qibo_client.config.TII_URL`). ``TII()``
+  names its service, so it skips the saved default (:func:`service_url`). A URL must be
+  ``http://`` or ``https://`` with a host, checked here before any request (:func:`check_url`).
 - Token: ``token=`` argument, else a token the sources hold *for the resolved URL*; never a
   default. The environment's ``QIBO_CLIENT_TOKEN`` is for one server only: ``QIBO_CLIENT_URL``,
-  else TII's service (a token must not reach every server a script or the journal names).
+  else TII's service (a token must not reach every server a script or the journal names); a
+  token saved by ``qibo-client login`` is for the URL it was saved with, and no other.
 - Timeout (the deadline of each request, retries included): ``timeout=`` argument, else
   ``QIBO_CLIENT_TIMEOUT`` (seconds), else 30 s.
 - Job options (device, project, verbatim, nshots): :class:`JobOptions`, defaults from the
   protocol module; with them the circuit format (``"auto"``: QASM where the server lists it,
   qibo's ``circuit.raw`` everywhere else; ``"qasm"`` or ``"raw"`` to force one).
 
-The sources are :data:`SOURCES`, asked in order; a saved-accounts file (issue 12) slots in after
-the environment and before the defaults by adding one :class:`Source`. A token is asked for with
+The sources are :data:`SOURCES`, asked in order: the environment, then the saved accounts
+(:class:`~qibo_client.accounts.SavedAccounts`). A token is asked for with
 the URL it will be sent to (``token_for(url)``), so a source that knows several servers can tie each
 token to its own server (issue 10).
 """
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from qibo_client.accounts import SavedAccounts
 from qibo_client.config import TII_URL, TOKEN_ENV, URL_ENV, ConfigurationError
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, EXTENSION_QASM, EXTENSION_RAW
 
@@ -94,8 +99,10 @@ class Environment:
         return seconds
 
 
-#: Asked in order after the arguments (issue 12 adds a saved-accounts source after this one).
-SOURCES: tuple[Source, ...] = (Environment(),)
+#: Asked in order after the arguments.
+SOURCES: tuple[Source, ...] = (Environment(), SavedAccounts())
+#: What to say when no token is found, after "pass token=...".
+LOGIN_HINT = "run `qibo-client login --url URL`"
 
 
 @dataclass(frozen=True)
@@ -132,17 +139,37 @@ def official_order(url: str | None, token: str | None) -> tuple[str | None, str 
     return url, token
 
 
+def check_url(url: str) -> str:
+    """``url`` without its trailing slash, or ConfigurationError if it is not http(s)://host.
+
+    The message never shows the value: a token passed where the URL goes must not be printed.
+    """
+    text = str(url).strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"The server URL (argument, {URL_ENV} or a saved account) must start with http:// "
+            "or https:// and name a host, such as https://q-cloud.tii.ae or "
+            "http://127.0.0.1:8000 (the value given is not shown: it may be a token)."
+        )
+    return text.rstrip("/")
+
+
 def resolve_url(url: str | None = None, *, default: str | None = None) -> str:
     """The server URL by the module's rule; ConfigurationError names what to set when none."""
     found = url or _first(source.url() for source in SOURCES) or default
     if not found:
-        raise ConfigurationError(f"No server URL: pass url=... or set {URL_ENV}.")
-    if not looks_like_url(found):
-        raise ConfigurationError(
-            f"The server URL (argument or {URL_ENV}) must start with http:// or https:// "
-            "(the value is not shown: it may be a token)."
-        )
-    return str(found).strip().rstrip("/")
+        raise ConfigurationError(f"No server URL: pass url=..., set {URL_ENV}, or {LOGIN_HINT}.")
+    return check_url(found)
+
+
+def service_url(default: str) -> str:
+    """The URL of a named service: ``QIBO_CLIENT_URL`` (a staging server), else ``default``.
+
+    The saved default account is not asked: ``TII()`` means TII's service even when the default
+    account is another server (its saved token for TII's URL is still used).
+    """
+    return check_url(Environment().url() or default)
 
 
 def resolve(
@@ -161,9 +188,11 @@ def resolve(
             raise ConfigurationError(
                 f"No token for {resolved}: {TOKEN_ENV} is for {Environment().home()} "
                 f"({URL_ENV}, else the default service) and is sent to no other server; "
-                f"{how_to} for this one."
+                f"{how_to} for this one, or {LOGIN_HINT}."
             )
-        raise ConfigurationError(f"No token: {how_to} or set {TOKEN_ENV}.")
+        raise ConfigurationError(
+            f"No token for {resolved}: {how_to}, set {TOKEN_ENV}, or {LOGIN_HINT}."
+        )
     seconds = timeout if timeout is not None else _first(s.timeout() for s in SOURCES)
     return Connection(resolved, str(found), float(seconds or DEFAULT_TIMEOUT))
 
@@ -247,11 +276,13 @@ __all__ = [
     "JobOptions",
     "Source",
     "check_circuit_format",
+    "check_url",
     "looks_like_url",
     "official_order",
     "resolve",
     "resolve_url",
     "same_server",
+    "service_url",
     "token_available",
     "token_for",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -167,7 +168,23 @@ def test_demo_prints_the_three_results(
     for expected in ("Bell pair", "00: ", "11: ", "5-qubit QFT", "outcomes seen", "VQE (shots)"):
         assert expected in out, out
     assert "-1.414" in out  # the exact ground energy, printed for comparison
+    away = re.search(r"exact -1\.414: (\d+\.\d+) away .*?; (\d+) evaluations", out)
+    assert away is not None, out
+    assert float(away.group(1)) < 0.1  # close, and it says how close
+    assert int(away.group(2)) > 12  # the evaluations made, not the iteration budget
     assert qibo.get_backend().name == "numpy"  # the demo leaves qibo as it found a fresh one
+
+
+def test_the_demo_leaves_the_users_journal_alone(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QIBO_CLIENT_CACHE_DIR", str(tmp_path))
+    parser = argparse.ArgumentParser()
+    demo.add_arguments(parser)
+    assert demo.main(parser.parse_args(["--quick"])) == 0  # its own embedded cluster
+    assert "VQE (shots)" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []  # no journal entries for a server that is gone
+    assert os.environ["QIBO_CLIENT_CACHE_DIR"] == str(tmp_path)
 
 
 def test_platform_selects_the_cluster_device(cluster: Any) -> None:

@@ -207,7 +207,8 @@ def test_a_slow_wait_shows_a_status_line(
     with pytest.raises(JobTimeoutError):
         job.wait(timeout=1.5)  # one request held 1.5 s; the line appears on its own timer
     err = capsys.readouterr().err
-    assert f"job {job.pid}: queueing" in err
+    assert f"job {job.pid[:8]}: queueing" in err
+    assert "job ?" not in err  # the pid is known from the start
     assert "position" in err
     job.cancel()
 

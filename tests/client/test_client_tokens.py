@@ -95,7 +95,7 @@ def test_jobs_asks_each_server_with_its_own_token_only(
     monkeypatch.setenv("QIBO_CLIENT_TOKEN", TOKEN_A)
     monkeypatch.setenv("COLUMNS", "250")
     assert run_cli("jobs") == 0
-    rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if "1 " in line}
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if "1 " in line}
     assert _tokens_seen(faults) == {TOKEN_A}
     assert other.requests == []  # server B never saw server A's token, nor any request
     assert "success" in rows["a1"]

@@ -82,6 +82,13 @@ def _parse(argv: Sequence[str] | argparse.Namespace | None) -> argparse.Namespac
 def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     """Serve until interrupted. Accepts the dispatcher's Namespace or a list of arguments."""
     args = _parse(argv)
+    from qibo_client.server import ServerExtraMissingError, require_server_extra
+
+    try:
+        require_server_extra("qibo-client serve")
+    except ServerExtraMissingError as err:
+        sys.stderr.write(f"{err}\n")
+        return 2
     try:
         import uvicorn
 
@@ -99,9 +106,7 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         from qibo_client.server.profiles import profile_named
         from qibo_client.server.store import Store
     except ImportError as err:
-        sys.stderr.write(
-            f"qibo-client serve needs the server extra: pip install 'qibo-client[server]' ({err})\n"
-        )
+        sys.stderr.write(f"qibo-client serve: the server does not import ({err})\n")
         return 2
 
     if args.dask:
@@ -133,7 +138,7 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
                     flush=True,
                 )
             else:
-                logger.warning(
+                logger.info(
                     "using the users already in %s (first: %s); their tokens are not shown again",
                     args.db,
                     store.first_user_email(),
@@ -151,7 +156,7 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         dask=args.dask,
         threads=args.threads,
     )
-    logger.warning(
+    logger.info(
         "serving on http://%s:%d (db %s, profile %s; jobs on %s)",
         args.host,
         args.port,

@@ -2,9 +2,10 @@
 
 - **Processes, not threads.** A 20-qubit simulation holds the CPU for seconds; in a worker process
   it never blocks the HTTP side. Workers are started with ``spawn`` (no copy of the server's
-  sockets, threads or SQLite handle) and each imports qibo, chooses its engine and compiles what
-  numba needs at start (:func:`~qibo_client.server.runner.warm_worker`), so the first real job
-  pays none of it.
+  sockets, threads or SQLite handle; no import of the user's main module, so a server starts from
+  an unguarded script, ``python -`` or a notebook: :mod:`..spawning`) and each imports qibo,
+  chooses its engine and compiles what numba needs at start
+  (:func:`~qibo_client.server.runner.warm_worker`), so the first real job pays none of it.
 - **No polling.** Each job's ``concurrent.futures`` future is wrapped with
   :func:`asyncio.wrap_future`; its end runs a callback on the event loop.
 - **A dead worker takes no job with it.** ``BrokenProcessPool`` becomes :class:`WorkerCrashed` for
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from qibo_client.server import engines
 from qibo_client.server import worker as worker_side
 from qibo_client.server.executors import WorkerCrashed
+from qibo_client.server.spawning import worker_context
 from qibo_client.server.worker import Outcome, Task
 
 logger = logging.getLogger("qibo_client.server.executors.pool")
@@ -49,15 +50,15 @@ class PoolExecutor:
         except BrokenProcessPool as err:
             self.shutdown()
             raise RuntimeError(
-                "the simulation workers died while starting. If a script starts the server, "
-                "start it under `if __name__ == '__main__':` (workers are spawned processes "
-                "that import the main module); otherwise check that qibo imports"
+                "the simulation workers died while starting: check that qibo imports "
+                "in this environment (python -c 'import qibo')"
             ) from err
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            # spawn, without re-importing the user's main module (see spawning.py)
+            mp_context=worker_context(),
             initializer=worker_side.warm_worker,
             initargs=(self.threads, self.engine),
         )
