@@ -40,13 +40,14 @@ def _number(value: Any) -> complex | None:
     if isinstance(value, list | tuple):
         if len(value) != 2:
             return None
-        re, im = _real(value[0]), _real(value[1])
+        re, im = finite_float(value[0]), finite_float(value[1])
         return None if re is None or im is None else complex(re, im)
-    re = _real(value)
+    re = finite_float(value)
     return None if re is None else complex(re, 0.0)
 
 
-def _real(value: Any) -> float | None:
+def finite_float(value: Any) -> float | None:
+    """``value`` as a finite float, or None (bools, strings, NaN, infinities, huge integers)."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return None
     try:
@@ -175,6 +176,7 @@ __all__ = [
     "MatrixError",
     "check_trace_preserving",
     "check_unitary",
+    "finite_float",
     "qubits_of_matrix",
     "read_matrix",
     "read_state",

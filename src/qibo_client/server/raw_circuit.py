@@ -44,7 +44,7 @@ import math
 from typing import Any
 
 from .channels import CHANNELS, read_channel
-from .matrices import Matrix, check_unitary, read_matrix
+from .matrices import Matrix, check_unitary, finite_float, read_matrix
 from .program import (
     GATE_SPECS,
     MAX_DENSITY_QUBITS,
@@ -102,17 +102,6 @@ class RawCircuitError(ValueError):
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _finite_float(value: Any) -> float | None:
-    """``value`` as a finite float, or None (bools, strings, NaN, infinities, huge integers)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 class _Pending:
@@ -220,7 +209,7 @@ class _Reader:
         params = []
         for param in spec.params:
             value: Any = kwargs.get(param)
-            number = _finite_float(value)
+            number = finite_float(value)
             if number is None:
                 raise self.fail(f"parameter {param!r} must be a finite number, got {value!r:.40}")
             params.append(number)
@@ -331,7 +320,7 @@ class _Reader:
             values = [value] * len(qubits)
         out = []
         for p in values:
-            number = _finite_float(p)
+            number = finite_float(p)
             if number is None or not 0.0 <= number <= 1.0:
                 raise self.fail(f"{name} must hold probabilities in [0, 1], got {p!r:.40}")
             out.append(number)
