@@ -28,8 +28,8 @@ from qibo_client import batch as _batch
 from qibo_client import budget
 from qibo_client import journal as _journal
 from qibo_client.api import ServerApi, ServerFeatures
+from qibo_client.compat import check_compatible
 from qibo_client.config import (
-    IncompatibleVersionsError,
     JobFailedError,
     JobPostServerError,
     MalformedResponseError,
@@ -42,7 +42,6 @@ from qibo_client.progress import progress_enabled
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, MAX_WAIT_SECONDS
 from qibo_client.settings import CIRCUIT_AUTO, SUBMIT_HOLD, JobOptions, official_order, resolve
 from qibo_client.transport import ApiSession, check_response_has_keys
-from qibo_client.versions import qibo_version, version_tuple
 from qibo_client.waiting import ANSWER_GRACE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,15 +52,6 @@ logger = logging.getLogger("qibo_client")
 
 #: Server-side hold asked by ``run_circuit`` on submission (one constant with the backend's).
 RUN_CIRCUIT_WAIT = SUBMIT_HOLD
-
-
-def _version(text: str) -> tuple[int, ...]:
-    try:
-        return version_tuple(text)
-    except ValueError:
-        raise MalformedResponseError(
-            f"The server sent an unreadable qibo version: {text!r}"
-        ) from None
 
 
 def _measured_bits(circuit: Any) -> int | None:
@@ -163,34 +153,7 @@ class Client:
             listed = ServerFeatures.from_version(self.server_versions)
             if listed.listed:
                 self.api.features = listed
-        body = self.server_versions
-        local = qibo_version()
-        if "minimum_client_qibo_version" in body or "server_qibo_version" in body:
-            body = check_response_has_keys(
-                body, ("server_qibo_version", "minimum_client_qibo_version")
-            )
-            minimum = str(body["minimum_client_qibo_version"])
-            server = str(body["server_qibo_version"])
-            if _version(local) < _version(minimum):
-                raise IncompatibleVersionsError(
-                    f"The server at {self.url} needs qibo>={minimum}, but qibo {local} is "
-                    f"installed: pip install -U 'qibo>={minimum}'."
-                )
-            if _version(local) < _version(server):
-                logger.warning(
-                    "Local qibo %s is older than the server's %s; consider upgrading.",
-                    local,
-                    server,
-                )
-        elif "qibo_version" in body:
-            server = str(body["qibo_version"])
-            if _version(local) != _version(server):
-                raise IncompatibleVersionsError(
-                    f"The server at {self.url} runs qibo {server} and accepts no other version, "
-                    f"but qibo {local} is installed: pip install 'qibo=={server}'."
-                )
-        else:
-            check_response_has_keys(body, ("server_qibo_version", "minimum_client_qibo_version"))
+        check_compatible(self.server_versions, self.url)
 
     # -- jobs --------------------------------------------------------------------------------
 
