@@ -8,11 +8,28 @@ bit order or basis fails it at once.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import qibo
 from qibo.backends import NumpyBackend
+
+from qibo_client.backend import RemoteTIIBackend
+
+
+@contextmanager
+def plugin_on(cluster: Any) -> Iterator[RemoteTIIBackend]:
+    """qibo's global backend set to the plugin on ``cluster``; numpy again afterwards."""
+    np.random.seed(1234)
+    qibo.set_backend("qibo-client", url=cluster.url, token=cluster.token)
+    try:
+        backend = qibo.get_backend()
+        assert isinstance(backend, RemoteTIIBackend)
+        yield backend
+    finally:
+        qibo.set_backend("numpy")
 
 
 def exact_distribution(build: Callable[[], Any], initial_state: Any = None) -> dict[str, float]:

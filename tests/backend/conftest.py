@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import qibo
+from backend_helpers import plugin_on
 
 from qibo_client.backend import RemoteTIIBackend
 
@@ -29,14 +28,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def remote(cluster: Any) -> Iterator[RemoteTIIBackend]:
     """qibo's global backend set to the plugin on the session cluster; numpy again afterwards."""
-    np.random.seed(1234)
-    qibo.set_backend("qibo-client", url=cluster.url, token=cluster.token)
-    try:
-        backend = qibo.get_backend()
-        assert isinstance(backend, RemoteTIIBackend)
+    with plugin_on(cluster) as backend:
         yield backend
-    finally:
-        qibo.set_backend("numpy")
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import qibo
-from backend_helpers import assert_counts_match, exact_distribution
+from backend_helpers import assert_counts_match, exact_distribution, plugin_on
 from qibo import Circuit, gates
 from qibo.backends import NumpyBackend
 from qibo.hamiltonians import SymbolicHamiltonian
@@ -33,14 +32,8 @@ NSHOTS = 2000
 @pytest.fixture
 def remote(profile_cluster: Any) -> Iterator[RemoteTIIBackend]:
     """The plugin on the session cluster of each profile in turn; numpy again afterwards."""
-    np.random.seed(1234)
-    qibo.set_backend("qibo-client", url=profile_cluster.url, token=profile_cluster.token)
-    try:
-        backend = qibo.get_backend()
-        assert isinstance(backend, RemoteTIIBackend)
+    with plugin_on(profile_cluster) as backend:
         yield backend
-    finally:
-        qibo.set_backend("numpy")
 
 
 def bell() -> Circuit:
