@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from raw_edits import edited
 
 from qibo_client.server.program import Collapse, Measurement, Op, Program
 from qibo_client.server.raw_circuit import RawCircuitError, program_from_raw
@@ -132,17 +132,7 @@ def test_wire_names_and_density_matrix_are_kept():
 
 
 def edit(path: str, value: Any, base: dict[str, Any] = BELL) -> dict[str, Any]:
-    """A deep copy of ``base`` with ``path`` (``queue.1.init_args``) set to ``value``."""
-    obj = copy.deepcopy(base)
-    *parents, last = path.split(".")
-    target: Any = obj
-    for key in parents:
-        target = target[int(key)] if isinstance(target, list) else target[key]
-    if isinstance(target, list):
-        target[int(last)] = value
-    else:
-        target[last] = value
-    return obj
+    return edited(base, path, value)
 
 
 @pytest.mark.parametrize(

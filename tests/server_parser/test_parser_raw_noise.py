@@ -7,7 +7,6 @@ actually send.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 from qibo import Circuit, gates
+from raw_edits import edited
 
 from qibo_client.server.program import MAX_DENSITY_QUBITS, Channel, KrausOperator
 from qibo_client.server.raw_circuit import RawCircuitError, program_from_raw
@@ -69,16 +69,7 @@ def test_every_channel_reads_back_with_its_parameters():
 
 
 def edit(path: str, value: Any, base: dict[str, Any] = RAW) -> dict[str, Any]:
-    obj = copy.deepcopy(base)
-    *parents, last = path.split(".")
-    target: Any = obj
-    for key in parents:
-        target = target[int(key)] if isinstance(target, list) else target[key]
-    if isinstance(target, list):
-        target[int(last)] = value
-    else:
-        target[last] = value
-    return obj
+    return edited(base, path, value)
 
 
 def deep(levels: int) -> Any:
