@@ -81,6 +81,19 @@ def template_path(template_id: str) -> str:
     return f"{TEMPLATES_PATH}{quote(str(template_id), safe='')}/"
 
 
+# -- the version answer -------------------------------------------------------------------------
+
+#: ``GET /api/qibo_version/``'s keys. Both generations send the server's qibo version under
+#: ``server_qibo_version``; the 0.2 generation names the lowest local qibo it works with under
+#: ``minimum_client_qibo_version``, the 2026 generation under ``minimum_qibo_version`` and adds
+#: ``minimum_client_version``, the lowest client version in the service's own numbering. Very old
+#: servers sent ``qibo_version`` alone (an exact match was required).
+SERVER_QIBO_VERSION_KEY: Final = "server_qibo_version"
+MINIMUM_CLIENT_QIBO_KEY: Final = "minimum_client_qibo_version"
+MINIMUM_QIBO_KEY: Final = "minimum_qibo_version"
+MINIMUM_CLIENT_VERSION_KEY: Final = "minimum_client_version"
+OLD_QIBO_VERSION_KEY: Final = "qibo_version"
+
 # -- templates (an extension) ----------------------------------------------------------------
 
 #: How a job naming a template the server does not have (never sent, or evicted) is refused:
@@ -214,11 +227,16 @@ __all__ = [
     "MAX_IDEMPOTENCY_KEY",
     "MAX_TEMPLATE_PARAMETERS",
     "MAX_WAIT_SECONDS",
+    "MINIMUM_CLIENT_QIBO_KEY",
+    "MINIMUM_CLIENT_VERSION_KEY",
+    "MINIMUM_QIBO_KEY",
     "MIN_CLIENT_QIBO",
+    "OLD_QIBO_VERSION_KEY",
     "PREFER_HEADER",
     "PROJECT_QUOTAS_PATH",
     "QASM_GATE_CLASSES",
     "QUEUE_POSITION_KEYS",
+    "SERVER_QIBO_VERSION_KEY",
     "TEMPLATES_PATH",
     "TEMPLATE_FORMAT",
     "TERMINAL_STATUSES",

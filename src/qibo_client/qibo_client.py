@@ -143,10 +143,12 @@ class Client:
     def check_client_server_qibo_versions(self) -> None:
         """Refuse to work with a server whose qibo this local qibo cannot match.
 
-        Local qibo below the server's ``minimum_client_qibo_version`` raises
+        Reads either generation of the answer (:mod:`qibo_client.compat`): local qibo below the
+        server's minimum (``minimum_client_qibo_version`` or ``minimum_qibo_version``) raises
         :class:`IncompatibleVersionsError`; an old server that reports only ``qibo_version`` must
-        match exactly; a server newer than the local qibo only warns. Asked once per client; a
-        server that lists its ``extensions`` there sets :attr:`features`.
+        match exactly; a server newer than the local qibo, and a ``minimum_client_version`` above
+        this qibo-client's, only warn. Asked once per client; a server that lists its
+        ``extensions`` there sets :attr:`features`.
         """
         if self.server_versions is None:
             self.server_versions = self.api.version()
