@@ -16,6 +16,7 @@ from qibo_client.config import (
     JobFailedError,
     JobTimeoutError,
     MalformedResponseError,
+    QiboApiError,
     QiboClientError,
     UnknownJobStatusError,
     UnsupportedCircuitError,
@@ -42,6 +43,8 @@ logger = logging.getLogger("qibo_client.job")
 
 #: The tail of a downloaded error log kept as a failure reason.
 MAX_REASON_CHARS = 4000
+#: How a service without the download path answers it (the 2026 generation: 404).
+GONE_STATUSES = frozenset({404, 405, 410})
 
 
 class JobStatus(enum.Enum):
@@ -217,9 +220,27 @@ class Job:
         if self._frequencies is None:
             logger.debug("Job %s gave no frequencies in JSON; reading its download", self.pid)
             self._frequencies = self._checked(
-                frequencies_from_archive(self._download()), self._data
+                frequencies_from_archive(self._counts_download()), self._data
             )
         return self._frequencies
+
+    def _counts_download(self) -> bytes:
+        """The 0.2 generation's result archive, read only when the job object had no counts.
+
+        A 2026-generation service has no download (``GONE_STATUSES``): a job with neither is a
+        server that sent no counts at all, said as such rather than as "no such job".
+        """
+        try:
+            return self._download()
+        except QiboApiError as error:
+            if error.status not in GONE_STATUSES:
+                raise
+            raise MalformedResponseError(
+                f"Job {self.pid} succeeded, but the server sent no counts: its job object has "
+                f"no 'frequencies' and its download answered HTTP {error.status}. The server "
+                "speaks neither generation of the protocol (or the job was deleted meanwhile); "
+                f"its job object holds: {', '.join(sorted(self._data))}."
+            ) from None
 
     def _download(self) -> bytes:
         return self.api.download(self.pid)

@@ -65,6 +65,8 @@ JOBS_PATH: Final = "/api/jobs/"
 BULK_DELETE_PATH: Final = "/api/jobs/bulk_delete/"
 DISK_QUOTA_PATH: Final = "/api/disk_quota/"
 PROJECT_QUOTAS_PATH: Final = "/api/projectquotas/"
+#: The 2026 generation: ``{"email"}`` of the token's user.
+ACCOUNTS_ME_PATH: Final = "/api/accounts/me/"
 #: The batch extension (our servers only).
 BATCH_PATH: Final = "/api/jobs/batch/"
 #: The templates extension (our servers only): ``PUT`` one at ``template_path(id)``, list them here.
@@ -202,6 +204,7 @@ DEFAULT_DEVICE: Final = "sim"
 DEFAULT_PROJECT: Final = "personal"
 
 __all__ = [
+    "ACCOUNTS_ME_PATH",
     "BATCH_PATH",
     "BULK_DELETE_PATH",
     "CLIENT_VERSION_HEADER",

@@ -326,8 +326,13 @@ class Client:
         """Remove every job of this user; returns their pids."""
         return self.api.bulk_delete()
 
+    def me(self) -> dict[str, Any]:
+        """``{"email"}`` of the token's user (``GET /api/accounts/me/``, a 2026-generation route:
+        a server without it raises :class:`QiboApiError` with ``status`` 404)."""
+        return self.api.accounts_me()
+
     def disk_quota(self) -> dict[str, Any]:
-        """``{"user", "kbs_left", "kbs_max"}`` for this user."""
+        """``{"user", "kbs_left", "kbs_max"}`` for this user (either generation's shape)."""
         return self.api.disk_quota()
 
     def project_quotas(self) -> list[dict[str, Any]]:
