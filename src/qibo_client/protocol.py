@@ -161,6 +161,24 @@ MAX_IDEMPOTENCY_KEY: Final = 200
 #: Lowest qibo a client may run: ``MeasurementOutcomes(nqubits=)`` exists from 0.3.2 on.
 MIN_CLIENT_QIBO: Final = "0.3.2"
 
+# -- polling a server that does not hold --------------------------------------------------------
+
+#: The poll schedule for a server that does not hold requests (TII's service): a first look at
+#: once, then pauses of ``POLL_START`` seconds growing ``POLL_GROWTH`` times each up to
+#: ``POLL_MAX``. Polls fall at 0, 0.05, 0.12, 0.22, 0.36, 0.55, 0.82, 1.19 s, ...: a job that ends
+#: 0.2 s after submission is seen at 0.22 s, and any job living past the sixth poll is seen within
+#: 1.5x its life (the requests' own time aside). A job of 5 minutes costs ``POLL_REQUESTS_5_MIN``
+#: polls against the official client's 151 at its fixed ``OFFICIAL_POLL_SECONDS``: a cap above
+#: that pace is what keeps long jobs as polite. ``tests/client/test_client_waiting.py`` checks all
+#: three figures.
+POLL_START: Final = 0.05
+POLL_GROWTH: Final = 1.4
+POLL_MAX: Final = 3.0
+#: The official clients' fixed pause between polls (qibo-client 0.2.4 and tii-quantum 0.1.2).
+OFFICIAL_POLL_SECONDS: Final = 2.0
+#: Polls (the first look included) of a job that lasts 300 s under the schedule above.
+POLL_REQUESTS_5_MIN: Final = 111
+
 # -- what a server supports beyond the base protocol ------------------------------------------
 
 #: The key of ``GET /api/qibo_version/``'s answer that lists a server's extensions. A server that
@@ -234,7 +252,12 @@ __all__ = [
     "MINIMUM_CLIENT_VERSION_KEY",
     "MINIMUM_QIBO_KEY",
     "MIN_CLIENT_QIBO",
+    "OFFICIAL_POLL_SECONDS",
     "OLD_QIBO_VERSION_KEY",
+    "POLL_GROWTH",
+    "POLL_MAX",
+    "POLL_REQUESTS_5_MIN",
+    "POLL_START",
     "PREFER_HEADER",
     "PROJECT_QUOTAS_PATH",
     "QASM_GATE_CLASSES",
