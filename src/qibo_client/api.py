@@ -119,6 +119,8 @@ class ServerApi:
         #: The HTTP session (public: tests and tools may add response hooks to observe requests).
         self.session = session
         self.features = features or ServerFeatures()
+        #: The warning categories already shown to this client's user (each is said once).
+        self.warned: set[type[Warning]] = set()
 
     def __repr__(self) -> str:
         return f"ServerApi(url={self.url!r})"

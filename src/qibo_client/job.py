@@ -25,11 +25,13 @@ from qibo_client.config import (
 from qibo_client.progress import WaitObserver, WaitStatus
 from qibo_client.protocol import TERMINAL_STATUSES, Status, job_path
 from qibo_client.results import (
+    ResampledCountsWarning,
     answer_limit,
     check_counts,
     dense_from_frequencies,
     frequencies_from_archive,
     read_archive,
+    warn_resampled,
 )
 from qibo_client.transport import MAX_RESPONSE_BYTES, check_response_has_keys
 from qibo_client.waiting import Deadline, Step, poll_intervals, wait_until
@@ -220,9 +222,16 @@ class Job:
         if self._frequencies is None:
             logger.debug("Job %s gave no frequencies in JSON; reading its download", self.pid)
             self._frequencies = self._checked(
-                frequencies_from_archive(self._counts_download()), self._data
+                frequencies_from_archive(self._counts_download(), resampled=self._resampled),
+                self._data,
             )
         return self._frequencies
+
+    def _resampled(self) -> None:
+        """Say once per client (its :class:`ServerApi`) that a job's counts were drawn locally."""
+        if ResampledCountsWarning not in self.api.warned:
+            self.api.warned.add(ResampledCountsWarning)
+            warn_resampled(f" for job {self.pid} from {self.api.url}")
 
     def _counts_download(self) -> bytes:
         """The 0.2 generation's result archive, read only when the job object had no counts.

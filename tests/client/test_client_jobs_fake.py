@@ -8,7 +8,9 @@ import logging
 import os
 import pickle
 import tarfile
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -353,6 +355,37 @@ def test_success_without_json_frequencies_reads_the_download(
     job = Job.from_pid(fake_client.api, "j1")
     assert job.frequencies() == {"00": 1, "11": 2, "01": 1}
     assert job.dense_frequencies().tolist() == [1, 1, 0, 2]
+
+
+def _probabilities_dump() -> bytes:
+    """qibo's ``result.dump()`` of a result that holds probabilities but no samples."""
+    payload = {"probabilities": np.array([0.5, 0.0, 0.0, 0.5]), "samples": None, "nshots": 4}
+    blob = io.BytesIO()
+    np.save(blob, payload, allow_pickle=True)
+    return blob.getvalue()
+
+
+def _resampled_jobs(fake: responses.RequestsMock, client: Client, pids: list[str]) -> list[Any]:
+    """Read jobs whose downloads hold probabilities only; return the warnings they gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # only the client's own once-only rule may hold it back
+        for pid in pids:
+            url = f"{FAKE}/api/jobs/{pid}/"
+            fake.get(url, json=job_object(pid, "success", frequencies=None, nshots=4))
+            fake.get(f"{url}download/", body=_tar({"results.npy": _probabilities_dump()}))
+            assert sum(Job.from_pid(client.api, pid).frequencies().values()) == 4
+    return [w for w in caught if issubclass(w.category, qibo_client.ResampledCountsWarning)]
+
+
+def test_resampled_counts_are_said_once_per_client_as_a_filterable_warning(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    said = _resampled_jobs(fake, fake_client, ["r1", "r2"])
+    assert len(said) == 1
+    assert issubclass(said[0].category, UserWarning)
+    assert "r1" in str(said[0].message)
+    other = Client(FAKE, FAKE_TOKEN, progress=False, check_versions=False)
+    assert len(_resampled_jobs(fake, other, ["r3"])) == 1  # a new client says it again
 
 
 @pytest.mark.parametrize("name", ["../results.npy", "/tmp/results.npy", "a/../../results.npy"])
