@@ -212,9 +212,11 @@ class Job:
     def frequencies(self, timeout: float | None = None) -> dict[str, int]:
         """``{bitstring: count}`` in measurement order; waits for the job first.
 
-        Raises :class:`JobFailedError` (with the server's reason) if the job failed. The dict is
-        the job's cached result, not a copy (a large result has a million entries): treat it as
-        read-only.
+        The counts are the job object's ``frequencies``; only without them is the 0.2
+        generation's download read, and a server with neither raises
+        :class:`MalformedResponseError`. Raises :class:`JobFailedError` (with the server's
+        reason) if the job failed. The dict is the job's cached result, not a copy (a large
+        result has a million entries): treat it as read-only.
         """
         status = self.wait(timeout)
         if status is JobStatus.ERROR:
