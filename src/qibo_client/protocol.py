@@ -61,11 +61,13 @@ def first_of(job: object, keys: tuple[str, ...]) -> object:
 # -- paths -------------------------------------------------------------------------------------
 
 VERSION_PATH: Final = "/api/qibo_version/"
+#: What very old servers answered there instead: only their qibo, which had to match exactly.
+OLD_QIBO_VERSION_KEY: Final = "qibo_version"
 JOBS_PATH: Final = "/api/jobs/"
 BULK_DELETE_PATH: Final = "/api/jobs/bulk_delete/"
 DISK_QUOTA_PATH: Final = "/api/disk_quota/"
 PROJECT_QUOTAS_PATH: Final = "/api/projectquotas/"
-#: The 2026 generation: ``{"email"}`` of the token's user.
+#: The 2026 service: who the token belongs to, ``{"email"}``.
 ACCOUNTS_ME_PATH: Final = "/api/accounts/me/"
 #: The batch extension (our servers only).
 BATCH_PATH: Final = "/api/jobs/batch/"
@@ -82,19 +84,6 @@ def template_path(template_id: str) -> str:
     """``/api/templates/{id}/``; the id is quoted like a pid."""
     return f"{TEMPLATES_PATH}{quote(str(template_id), safe='')}/"
 
-
-# -- the version answer -------------------------------------------------------------------------
-
-#: ``GET /api/qibo_version/``'s keys. Both generations send the server's qibo version under
-#: ``server_qibo_version``; the 0.2 generation names the lowest local qibo it works with under
-#: ``minimum_client_qibo_version``, the 2026 generation under ``minimum_qibo_version`` and adds
-#: ``minimum_client_version``, the lowest client version in the service's own numbering. Very old
-#: servers sent ``qibo_version`` alone (an exact match was required).
-SERVER_QIBO_VERSION_KEY: Final = "server_qibo_version"
-MINIMUM_CLIENT_QIBO_KEY: Final = "minimum_client_qibo_version"
-MINIMUM_QIBO_KEY: Final = "minimum_qibo_version"
-MINIMUM_CLIENT_VERSION_KEY: Final = "minimum_client_version"
-OLD_QIBO_VERSION_KEY: Final = "qibo_version"
 
 # -- templates (an extension) ----------------------------------------------------------------
 
@@ -152,17 +141,6 @@ PREFER_HEADER: Final = "Prefer"
 
 #: Longest a server holds a request for ``Prefer: wait=S`` or ``?wait=S``, in seconds.
 MAX_WAIT_SECONDS: Final = 30.0
-#: Most jobs one batch POST may carry (and one batch GET may ask about, on the server's side).
-MAX_BATCH_JOBS: Final = 1000
-#: Most pids a client puts in one batch GET: 36-character pids keep the URL under 8 kB.
-MAX_BATCH_GET: Final = 150
-#: Longest ``Idempotency-Key`` a server accepts.
-MAX_IDEMPOTENCY_KEY: Final = 200
-#: Lowest qibo a client may run: ``MeasurementOutcomes(nqubits=)`` exists from 0.3.2 on.
-MIN_CLIENT_QIBO: Final = "0.3.2"
-
-# -- polling a server that does not hold --------------------------------------------------------
-
 #: The poll schedule for a server that does not hold requests (TII's service): a first look at
 #: once, then pauses of ``POLL_START`` seconds growing ``POLL_GROWTH`` times each up to
 #: ``POLL_MAX``. Polls fall at 0, 0.05, 0.12, 0.22, 0.36, 0.55, 0.82, 1.19 s, ...: a job that ends
@@ -178,6 +156,32 @@ POLL_MAX: Final = 3.0
 OFFICIAL_POLL_SECONDS: Final = 2.0
 #: Polls (the first look included) of a job that lasts 300 s under the schedule above.
 POLL_REQUESTS_5_MIN: Final = 111
+#: Most jobs one batch POST may carry (and one batch GET may ask about, on the server's side).
+MAX_BATCH_JOBS: Final = 1000
+#: Most pids a client puts in one batch GET: 36-character pids keep the URL under 8 kB.
+MAX_BATCH_GET: Final = 150
+#: Longest ``Idempotency-Key`` a server accepts.
+MAX_IDEMPOTENCY_KEY: Final = 200
+#: Lowest qibo a client may run: ``MeasurementOutcomes(nqubits=)`` exists from 0.3.2 on.
+MIN_CLIENT_QIBO: Final = "0.3.2"
+
+# -- the version answer (two generations) -----------------------------------------------------
+
+#: ``GET /api/qibo_version/``: the qibo the server runs (both generations).
+SERVER_QIBO_KEY: Final = "server_qibo_version"
+#: The lowest local qibo a client may run: the 0.2 generation's name ...
+MIN_CLIENT_QIBO_KEY: Final = "minimum_client_qibo_version"
+#: ... and the 2026 generation's name for the same thing.
+MIN_QIBO_KEY: Final = "minimum_qibo_version"
+#: The 2026 generation: the lowest *client* version the service takes, in the service's own
+#: numbering (``tii-quantum`` compares its own version, qibo-client's v0.3.0 branch its own).
+MIN_CLIENT_VERSION_KEY: Final = "minimum_client_version"
+#: What our servers answer for :data:`MIN_CLIENT_VERSION_KEY`: ``0.0.0``, which admits every
+#: known client. The one number is compared with two unrelated numberings (``tii-quantum`` 0.1.2
+#: with its own version, qibo-client's v0.3.0 branch with qibo-client's, ours with ours), so any
+#: floor above zero would mean different things to each; the qibo floor
+#: (:data:`MIN_CLIENT_QIBO`) is what actually guards a result's rebuilding.
+MIN_CLIENT_VERSION: Final = "0.0.0"
 
 # -- what a server supports beyond the base protocol ------------------------------------------
 
@@ -248,10 +252,11 @@ __all__ = [
     "MAX_IDEMPOTENCY_KEY",
     "MAX_TEMPLATE_PARAMETERS",
     "MAX_WAIT_SECONDS",
-    "MINIMUM_CLIENT_QIBO_KEY",
-    "MINIMUM_CLIENT_VERSION_KEY",
-    "MINIMUM_QIBO_KEY",
     "MIN_CLIENT_QIBO",
+    "MIN_CLIENT_QIBO_KEY",
+    "MIN_CLIENT_VERSION",
+    "MIN_CLIENT_VERSION_KEY",
+    "MIN_QIBO_KEY",
     "OFFICIAL_POLL_SECONDS",
     "OLD_QIBO_VERSION_KEY",
     "POLL_GROWTH",
@@ -262,7 +267,7 @@ __all__ = [
     "PROJECT_QUOTAS_PATH",
     "QASM_GATE_CLASSES",
     "QUEUE_POSITION_KEYS",
-    "SERVER_QIBO_VERSION_KEY",
+    "SERVER_QIBO_KEY",
     "TEMPLATES_PATH",
     "TEMPLATE_FORMAT",
     "TERMINAL_STATUSES",
