@@ -61,6 +61,8 @@ def first_of(job: object, keys: tuple[str, ...]) -> object:
 # -- paths -------------------------------------------------------------------------------------
 
 VERSION_PATH: Final = "/api/qibo_version/"
+#: What very old servers answered there instead: only their qibo, which had to match exactly.
+OLD_QIBO_VERSION_KEY: Final = "qibo_version"
 JOBS_PATH: Final = "/api/jobs/"
 BULK_DELETE_PATH: Final = "/api/jobs/bulk_delete/"
 DISK_QUOTA_PATH: Final = "/api/disk_quota/"
@@ -142,6 +144,21 @@ PREFER_HEADER: Final = "Prefer"
 
 #: Longest a server holds a request for ``Prefer: wait=S`` or ``?wait=S``, in seconds.
 MAX_WAIT_SECONDS: Final = 30.0
+#: The poll schedule for a server that does not hold requests (TII's service): a first look at
+#: once, then pauses of ``POLL_START`` seconds growing ``POLL_GROWTH`` times each up to
+#: ``POLL_MAX``. Polls fall at 0, 0.05, 0.12, 0.22, 0.36, 0.55, 0.82, 1.19 s, ...: a job that ends
+#: 0.2 s after submission is seen at 0.22 s, and any job living past the sixth poll is seen within
+#: 1.5x its life (the requests' own time aside). A job of 5 minutes costs ``POLL_REQUESTS_5_MIN``
+#: polls against the official client's 151 at its fixed ``OFFICIAL_POLL_SECONDS``: a cap above
+#: that pace is what keeps long jobs as polite. ``tests/client/test_client_waiting.py`` checks all
+#: three figures.
+POLL_START: Final = 0.05
+POLL_GROWTH: Final = 1.4
+POLL_MAX: Final = 3.0
+#: The official clients' fixed pause between polls (qibo-client 0.2.4 and tii-quantum 0.1.2).
+OFFICIAL_POLL_SECONDS: Final = 2.0
+#: Polls (the first look included) of a job that lasts 300 s under the schedule above.
+POLL_REQUESTS_5_MIN: Final = 111
 #: Most jobs one batch POST may carry (and one batch GET may ask about, on the server's side).
 MAX_BATCH_JOBS: Final = 1000
 #: Most pids a client puts in one batch GET: 36-character pids keep the URL under 8 kB.
@@ -243,6 +260,12 @@ __all__ = [
     "MIN_CLIENT_VERSION",
     "MIN_CLIENT_VERSION_KEY",
     "MIN_QIBO_KEY",
+    "OFFICIAL_POLL_SECONDS",
+    "OLD_QIBO_VERSION_KEY",
+    "POLL_GROWTH",
+    "POLL_MAX",
+    "POLL_REQUESTS_5_MIN",
+    "POLL_START",
     "PREFER_HEADER",
     "PROJECT_QUOTAS_PATH",
     "QASM_GATE_CLASSES",
