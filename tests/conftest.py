@@ -41,18 +41,12 @@ CLUSTER_OF = {"default": "cluster", "tii": "strict_cluster", "tii-2026": "strict
 
 
 @pytest.fixture(params=PROFILES)
-def profile_cluster(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> LocalCluster:
+def profile_cluster(request: pytest.FixtureRequest) -> LocalCluster:
     """The session's cluster of each profile in turn.
 
-    Against ``tii`` and ``tii-2026`` (no holds) the client polls; the first poll interval is cut
-    to 20 ms here so that the suite stays quick (the real cadence has its own tests).
+    Against ``tii`` and ``tii-2026`` (no holds) the client polls on its real schedule, which
+    starts at ``protocol.POLL_START`` (50 ms): quick enough for the suite as it is.
     """
-    if request.param != "default":
-        from qibo_client import waiting
-
-        monkeypatch.setattr(waiting, "POLL_START", 0.02)
     return request.getfixturevalue(CLUSTER_OF[request.param])
 
 
