@@ -27,25 +27,27 @@ def strict_cluster() -> Iterator[LocalCluster]:
         yield running
 
 
+@pytest.fixture(scope="session")
+def strict_2026_cluster() -> Iterator[LocalCluster]:
+    """The same server in the ``tii-2026`` profile: TII's service as its 2026 clients read it."""
+    with local_cluster(workers=2, profile="tii-2026") as running:
+        yield running
+
+
 #: The server profiles the key client tests and the plugin's program suite run against.
-PROFILES = ("default", "tii")
+PROFILES = ("default", "tii", "tii-2026")
+#: The fixture of each profile's session cluster.
+CLUSTER_OF = {"default": "cluster", "tii": "strict_cluster", "tii-2026": "strict_2026_cluster"}
 
 
 @pytest.fixture(params=PROFILES)
-def profile_cluster(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> LocalCluster:
+def profile_cluster(request: pytest.FixtureRequest) -> LocalCluster:
     """The session's cluster of each profile in turn.
 
-    Against ``tii`` (no holds) the client polls; the first poll interval is cut from half a
-    second to 20 ms here so that the suite stays quick (the real cadence has its own tests).
+    Against ``tii`` and ``tii-2026`` (no holds) the client polls on its real schedule, which
+    starts at ``protocol.POLL_START`` (50 ms): quick enough for the suite as it is.
     """
-    if request.param == "tii":
-        from qibo_client import waiting
-
-        monkeypatch.setattr(waiting, "POLL_START", 0.02)
-        return request.getfixturevalue("strict_cluster")
-    return request.getfixturevalue("cluster")
+    return request.getfixturevalue(CLUSTER_OF[request.param])
 
 
 @pytest.fixture(autouse=True)

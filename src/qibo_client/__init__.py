@@ -43,6 +43,7 @@ _LAZY = {
     "MetaBackend": "qibo_client.backend",
     "RemoteTIIBackend": "qibo_client.backend",
     "ServerExtraMissingError": "qibo_client.server",
+    "ResampledCountsWarning": "qibo_client.results",
     **dict.fromkeys(_ERRORS, "qibo_client.config"),
 }
 
@@ -64,6 +65,7 @@ __all__ = [
     "QiboClientError",
     "RateLimitError",
     "RemoteTIIBackend",
+    "ResampledCountsWarning",
     "ServerExtraMissingError",
     "ServerUnreachableError",
     "SubmissionUncertainError",
@@ -99,6 +101,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from qibo_client.job import Job, JobStatus
     from qibo_client.qibo_client import Client
+    from qibo_client.results import ResampledCountsWarning
     from qibo_client.server import ServerExtraMissingError
     from qibo_client.tii import TII
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from qibo_client.config import MalformedResponseError
 from qibo_client.protocol import (
+    ACCOUNTS_ME_PATH,
     BATCH_PATH,
     BULK_DELETE_PATH,
     DISK_QUOTA_PATH,
@@ -118,6 +119,8 @@ class ServerApi:
         #: The HTTP session (public: tests and tools may add response hooks to observe requests).
         self.session = session
         self.features = features or ServerFeatures()
+        #: The warning categories already shown to this client's user (each is said once).
+        self.warned: set[type[Warning]] = set()
 
     def __repr__(self) -> str:
         return f"ServerApi(url={self.url!r})"
@@ -226,7 +229,12 @@ class ServerApi:
         body = check_response_has_keys(self.session.call("DELETE", BULK_DELETE_PATH), ("deleted",))
         return [str(pid) for pid in body["deleted"]]
 
+    def accounts_me(self) -> dict[str, Any]:
+        """``GET /api/accounts/me/`` (2026 generation): ``{"email"}`` of the token's user."""
+        return check_response_has_keys(self.session.call("GET", ACCOUNTS_ME_PATH), ("email",))
+
     def disk_quota(self) -> dict[str, Any]:
+        """``GET /api/disk_quota/``: one object (2026) or a list holding it (0.2.4 read ``[0]``)."""
         body = parse_json(self.session.call("GET", DISK_QUOTA_PATH))
         if isinstance(body, list) and body:
             body = body[0]

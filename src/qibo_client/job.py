@@ -16,6 +16,7 @@ from qibo_client.config import (
     JobFailedError,
     JobTimeoutError,
     MalformedResponseError,
+    QiboApiError,
     QiboClientError,
     UnknownJobStatusError,
     UnsupportedCircuitError,
@@ -24,11 +25,13 @@ from qibo_client.config import (
 from qibo_client.progress import WaitObserver, WaitStatus
 from qibo_client.protocol import TERMINAL_STATUSES, Status, job_path
 from qibo_client.results import (
+    ResampledCountsWarning,
     answer_limit,
     check_counts,
     dense_from_frequencies,
     frequencies_from_archive,
     read_archive,
+    warn_resampled,
 )
 from qibo_client.transport import MAX_RESPONSE_BYTES, check_response_has_keys
 from qibo_client.waiting import Deadline, Step, poll_intervals, wait_until
@@ -42,6 +45,8 @@ logger = logging.getLogger("qibo_client.job")
 
 #: The tail of a downloaded error log kept as a failure reason.
 MAX_REASON_CHARS = 4000
+#: How a service without the download path answers it (the 2026 generation: 404).
+GONE_STATUSES = frozenset({404, 405, 410})
 
 
 class JobStatus(enum.Enum):
@@ -207,9 +212,11 @@ class Job:
     def frequencies(self, timeout: float | None = None) -> dict[str, int]:
         """``{bitstring: count}`` in measurement order; waits for the job first.
 
-        Raises :class:`JobFailedError` (with the server's reason) if the job failed. The dict is
-        the job's cached result, not a copy (a large result has a million entries): treat it as
-        read-only.
+        The counts are the job object's ``frequencies``; only without them is the 0.2
+        generation's download read, and a server with neither raises
+        :class:`MalformedResponseError`. Raises :class:`JobFailedError` (with the server's
+        reason) if the job failed. The dict is the job's cached result, not a copy (a large
+        result has a million entries): treat it as read-only.
         """
         status = self.wait(timeout)
         if status is JobStatus.ERROR:
@@ -217,9 +224,34 @@ class Job:
         if self._frequencies is None:
             logger.debug("Job %s gave no frequencies in JSON; reading its download", self.pid)
             self._frequencies = self._checked(
-                frequencies_from_archive(self._download()), self._data
+                frequencies_from_archive(self._counts_download(), resampled=self._resampled),
+                self._data,
             )
         return self._frequencies
+
+    def _resampled(self) -> None:
+        """Say once per client (its :class:`ServerApi`) that a job's counts were drawn locally."""
+        if ResampledCountsWarning not in self.api.warned:
+            self.api.warned.add(ResampledCountsWarning)
+            warn_resampled(f" for job {self.pid} from {self.api.url}")
+
+    def _counts_download(self) -> bytes:
+        """The 0.2 generation's result archive, read only when the job object had no counts.
+
+        A 2026-generation service has no download (``GONE_STATUSES``): a job with neither is a
+        server that sent no counts at all, said as such rather than as "no such job".
+        """
+        try:
+            return self._download()
+        except QiboApiError as error:
+            if error.status not in GONE_STATUSES:
+                raise
+            raise MalformedResponseError(
+                f"Job {self.pid} succeeded, but the server sent no counts: its job object has "
+                f"no 'frequencies' and its download answered HTTP {error.status}. The server "
+                "speaks neither generation of the protocol (or the job was deleted meanwhile); "
+                f"its job object holds: {', '.join(sorted(self._data))}."
+            ) from None
 
     def _download(self) -> bytes:
         return self.api.download(self.pid)

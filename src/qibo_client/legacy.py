@@ -41,8 +41,9 @@ def wait_for_response_to_get_request(
     """GET ``url`` until the job behind it is finished; return that final response.
 
     A JSON body with a non-terminal ``status`` (or the old plain-text "Job still in progress")
-    means "not yet": polling backs off from 50 ms to 5 s (an arbitrary URL is never asked to
-    hold). An unknown status is an error; past ``timeout`` :class:`JobTimeoutError`.
+    means "not yet": polling follows the protocol's schedule (``POLL_START`` growing to
+    ``POLL_MAX``; an arbitrary URL is never asked to hold). An unknown status is an error;
+    past ``timeout`` :class:`JobTimeoutError`.
     """
     own = session is None
     if session is None:

@@ -61,10 +61,14 @@ def first_of(job: object, keys: tuple[str, ...]) -> object:
 # -- paths -------------------------------------------------------------------------------------
 
 VERSION_PATH: Final = "/api/qibo_version/"
+#: What very old servers answered there instead: only their qibo, which had to match exactly.
+OLD_QIBO_VERSION_KEY: Final = "qibo_version"
 JOBS_PATH: Final = "/api/jobs/"
 BULK_DELETE_PATH: Final = "/api/jobs/bulk_delete/"
 DISK_QUOTA_PATH: Final = "/api/disk_quota/"
 PROJECT_QUOTAS_PATH: Final = "/api/projectquotas/"
+#: The 2026 service: who the token belongs to, ``{"email"}``.
+ACCOUNTS_ME_PATH: Final = "/api/accounts/me/"
 #: The batch extension (our servers only).
 BATCH_PATH: Final = "/api/jobs/batch/"
 #: The templates extension (our servers only): ``PUT`` one at ``template_path(id)``, list them here.
@@ -130,6 +134,9 @@ DEFAULT_TEMPLATES_PER_USER: Final = 64
 
 TOKEN_HEADER: Final = "x-api-token"  # noqa: S105 - a header's name, not a token
 CLIENT_VERSION_HEADER: Final = "x-qibo-client-version"
+#: What TII's own client ``tii-quantum`` sends instead (its version); a server answers it in the
+#: 2026 shapes (``GET /api/disk_quota/`` as one object).
+TII_QUANTUM_VERSION_HEADER: Final = "x-tii-quantum-version"
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 PREFER_HEADER: Final = "Prefer"
 
@@ -137,6 +144,21 @@ PREFER_HEADER: Final = "Prefer"
 
 #: Longest a server holds a request for ``Prefer: wait=S`` or ``?wait=S``, in seconds.
 MAX_WAIT_SECONDS: Final = 30.0
+#: The poll schedule for a server that does not hold requests (TII's service): a first look at
+#: once, then pauses of ``POLL_START`` seconds growing ``POLL_GROWTH`` times each up to
+#: ``POLL_MAX``. Polls fall at 0, 0.05, 0.12, 0.22, 0.36, 0.55, 0.82, 1.19 s, ...: a job that ends
+#: 0.2 s after submission is seen at 0.22 s, and any job living past the sixth poll is seen within
+#: 1.5x its life (the requests' own time aside). A job of 5 minutes costs ``POLL_REQUESTS_5_MIN``
+#: polls against the official client's 151 at its fixed ``OFFICIAL_POLL_SECONDS``: a cap above
+#: that pace is what keeps long jobs as polite. ``tests/client/test_client_waiting.py`` checks all
+#: three figures.
+POLL_START: Final = 0.05
+POLL_GROWTH: Final = 1.4
+POLL_MAX: Final = 3.0
+#: The official clients' fixed pause between polls (qibo-client 0.2.4 and tii-quantum 0.1.2).
+OFFICIAL_POLL_SECONDS: Final = 2.0
+#: Polls (the first look included) of a job that lasts 300 s under the schedule above.
+POLL_REQUESTS_5_MIN: Final = 111
 #: Most jobs one batch POST may carry (and one batch GET may ask about, on the server's side).
 MAX_BATCH_JOBS: Final = 1000
 #: Most pids a client puts in one batch GET: 36-character pids keep the URL under 8 kB.
@@ -145,6 +167,24 @@ MAX_BATCH_GET: Final = 150
 MAX_IDEMPOTENCY_KEY: Final = 200
 #: Lowest qibo a client may run: ``MeasurementOutcomes(nqubits=)`` exists from 0.3.2 on.
 MIN_CLIENT_QIBO: Final = "0.3.2"
+
+# -- the version answer (two generations) -----------------------------------------------------
+
+#: ``GET /api/qibo_version/``: the qibo the server runs (both generations).
+SERVER_QIBO_KEY: Final = "server_qibo_version"
+#: The lowest local qibo a client may run: the 0.2 generation's name ...
+MIN_CLIENT_QIBO_KEY: Final = "minimum_client_qibo_version"
+#: ... and the 2026 generation's name for the same thing.
+MIN_QIBO_KEY: Final = "minimum_qibo_version"
+#: The 2026 generation: the lowest *client* version the service takes, in the service's own
+#: numbering (``tii-quantum`` compares its own version, qibo-client's v0.3.0 branch its own).
+MIN_CLIENT_VERSION_KEY: Final = "minimum_client_version"
+#: What our servers answer for :data:`MIN_CLIENT_VERSION_KEY`: ``0.0.0``, which admits every
+#: known client. The one number is compared with two unrelated numberings (``tii-quantum`` 0.1.2
+#: with its own version, qibo-client's v0.3.0 branch with qibo-client's, ours with ours), so any
+#: floor above zero would mean different things to each; the qibo floor
+#: (:data:`MIN_CLIENT_QIBO`) is what actually guards a result's rebuilding.
+MIN_CLIENT_VERSION: Final = "0.0.0"
 
 # -- what a server supports beyond the base protocol ------------------------------------------
 
@@ -189,6 +229,7 @@ DEFAULT_DEVICE: Final = "sim"
 DEFAULT_PROJECT: Final = "personal"
 
 __all__ = [
+    "ACCOUNTS_ME_PATH",
     "BATCH_PATH",
     "BULK_DELETE_PATH",
     "CLIENT_VERSION_HEADER",
@@ -215,13 +256,25 @@ __all__ = [
     "MAX_TEMPLATE_PARAMETERS",
     "MAX_WAIT_SECONDS",
     "MIN_CLIENT_QIBO",
+    "MIN_CLIENT_QIBO_KEY",
+    "MIN_CLIENT_VERSION",
+    "MIN_CLIENT_VERSION_KEY",
+    "MIN_QIBO_KEY",
+    "OFFICIAL_POLL_SECONDS",
+    "OLD_QIBO_VERSION_KEY",
+    "POLL_GROWTH",
+    "POLL_MAX",
+    "POLL_REQUESTS_5_MIN",
+    "POLL_START",
     "PREFER_HEADER",
     "PROJECT_QUOTAS_PATH",
     "QASM_GATE_CLASSES",
     "QUEUE_POSITION_KEYS",
+    "SERVER_QIBO_KEY",
     "TEMPLATES_PATH",
     "TEMPLATE_FORMAT",
     "TERMINAL_STATUSES",
+    "TII_QUANTUM_VERSION_HEADER",
     "TOKEN_HEADER",
     "UNKNOWN_TEMPLATE",
     "VERSION_PATH",

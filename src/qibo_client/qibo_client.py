@@ -143,10 +143,12 @@ class Client:
     def check_client_server_qibo_versions(self) -> None:
         """Refuse to work with a server whose qibo this local qibo cannot match.
 
-        Local qibo below the server's ``minimum_client_qibo_version`` raises
+        Reads either generation of the answer (:mod:`qibo_client.compat`): local qibo below the
+        server's minimum (``minimum_client_qibo_version`` or ``minimum_qibo_version``) raises
         :class:`IncompatibleVersionsError`; an old server that reports only ``qibo_version`` must
-        match exactly; a server newer than the local qibo only warns. Asked once per client; a
-        server that lists its ``extensions`` there sets :attr:`features`.
+        match exactly; a server newer than the local qibo, and a ``minimum_client_version`` above
+        this qibo-client's, only warn. Asked once per client; a server that lists its
+        ``extensions`` there sets :attr:`features`.
         """
         if self.server_versions is None:
             self.server_versions = self.api.version()
@@ -324,8 +326,13 @@ class Client:
         """Remove every job of this user; returns their pids."""
         return self.api.bulk_delete()
 
+    def me(self) -> dict[str, Any]:
+        """``{"email"}`` of the token's user (``GET /api/accounts/me/``, a 2026-generation route:
+        a server without it raises :class:`QiboApiError` with ``status`` 404)."""
+        return self.api.accounts_me()
+
     def disk_quota(self) -> dict[str, Any]:
-        """``{"user", "kbs_left", "kbs_max"}`` for this user."""
+        """``{"user", "kbs_left", "kbs_max"}`` for this user (either generation's shape)."""
         return self.api.disk_quota()
 
     def project_quotas(self) -> list[dict[str, Any]]:

@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import pickle
 import tarfile
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from qibo_client.config import MalformedResponseError, UnsafeResultError, UnsupportedCircuitError
-
-logger = logging.getLogger("qibo_client.results")
 
 #: Largest number of measured bits turned into a dense array (2**30 int64 = 8 GiB already).
 MAX_DENSE_BITS = 30
@@ -59,6 +57,25 @@ _ALLOWED_GLOBALS = frozenset(
         ("_codecs", "encode"),  # protocol-2 pickles spell bytes this way
     }
 )
+
+
+class ResampledCountsWarning(UserWarning):
+    """A server's result held probabilities but no samples: the counts were drawn locally.
+
+    They follow the server's distribution but are not the device's own counts. Said once per
+    client (a VQE of thousands of jobs hears it once); silence it with
+    ``warnings.simplefilter("ignore", qibo_client.ResampledCountsWarning)``.
+    """
+
+
+def warn_resampled(where: str = "") -> None:
+    """Say that counts were re-sampled locally, as a :class:`ResampledCountsWarning`."""
+    warnings.warn(
+        f"The server's result{where} holds probabilities but no samples; counts are re-sampled "
+        "locally (said once per client).",
+        ResampledCountsWarning,
+        stacklevel=2,
+    )
 
 
 def dense_from_frequencies(frequencies: Mapping[str, int], nbits: int | None = None) -> np.ndarray:
@@ -280,11 +297,14 @@ def _check_member(member: tarfile.TarInfo) -> None:
         raise UnsafeResultError(f"Archive member {name!r} is too large ({member.size} bytes)")
 
 
-def frequencies_from_dump(payload: Any) -> dict[str, int]:
+def frequencies_from_dump(
+    payload: Any, *, resampled: Callable[[], None] = warn_resampled
+) -> dict[str, int]:
     """Counts from qibo's ``MeasurementOutcomes.to_dict()`` (what ``result.dump`` saves).
 
     Samples give the exact counts; bit order is measurement order, as in qibo's
-    ``frequencies(binary=True)``.
+    ``frequencies(binary=True)``. Probabilities alone are re-sampled, and ``resampled()`` is
+    called to say so (by default a :class:`ResampledCountsWarning` each time).
     """
     if isinstance(payload, np.ndarray) and payload.dtype.hasobject and payload.shape == ():
         payload = payload.item()
@@ -305,16 +325,19 @@ def frequencies_from_dump(payload: Any) -> dict[str, int]:
     if probabilities is not None and isinstance(nshots, int):
         probs = np.asarray(probabilities, dtype=float)
         nbits = max(1, probs.size - 1).bit_length()
-        logger.warning(
-            "The server's result holds probabilities but no samples; counts are re-sampled locally."
-        )
+        resampled()
         drawn = np.random.default_rng().multinomial(nshots, probs / probs.sum())
         return {format(i, f"0{nbits}b"): int(c) for i, c in enumerate(drawn) if c}
     raise MalformedResponseError("results.npy holds neither samples nor probabilities")
 
 
-def frequencies_from_archive(blob: bytes) -> dict[str, int]:
-    """Counts from a download archive; prefers a JSON ``frequencies.json`` if a server adds one."""
+def frequencies_from_archive(
+    blob: bytes, *, resampled: Callable[[], None] = warn_resampled
+) -> dict[str, int]:
+    """Counts from a download archive; prefers a JSON ``frequencies.json`` if a server adds one.
+
+    ``resampled`` is called if the counts had to be drawn from probabilities.
+    """
     members = read_archive(blob)
     if "frequencies.json" in members:
         try:
@@ -325,13 +348,14 @@ def frequencies_from_archive(blob: bytes) -> dict[str, int]:
         raise MalformedResponseError(
             f"The result archive has no results.npy (members: {sorted(members)})"
         )
-    return frequencies_from_dump(load_npy(members["results.npy"]))
+    return frequencies_from_dump(load_npy(members["results.npy"]), resampled=resampled)
 
 
 __all__ = [
     "MAX_ARCHIVE_BYTES",
     "MAX_DENSE_BITS",
     "MAX_MEMBERS",
+    "ResampledCountsWarning",
     "answer_limit",
     "check_counts",
     "dense_from_frequencies",
@@ -340,4 +364,5 @@ __all__ = [
     "load_npy",
     "read_archive",
     "validate_frequencies",
+    "warn_resampled",
 ]

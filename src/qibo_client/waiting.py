@@ -9,17 +9,18 @@ whether anything changed.
   what is left of the deadline, whichever is less; there is no pause between requests.
 - A held request that comes back early with no news shows a server that ignores holds: that is
   learnt in :class:`~qibo_client.api.ServerFeatures`, and the wait falls back to polling.
-- Polling (a server that does not hold, such as TII's service) starts at half a second and grows
-  1.5x each time up to 4 s: the pace a shared service welcomes (the official client polls every
-  2 s), and still quick for a short job.
+- Polling (a server that does not hold, such as TII's service) follows the schedule stated once
+  in :mod:`qibo_client.protocol`: a first look at once, then pauses from ``POLL_START`` growing
+  ``POLL_GROWTH`` times up to ``POLL_MAX``. A job is seen done within about 1.5x its life; a job
+  of 5 minutes costs ``POLL_REQUESTS_5_MIN`` polls, fewer than the official client at its fixed
+  ``OFFICIAL_POLL_SECONDS`` (the figures are in ``protocol``'s comment and tested).
 - A request answered early with no news is followed by a backoff pause, never by another at once.
 - The deadline is one instant, fixed when the wait starts, and it bounds each request of the wait
   too (:func:`qibo_client.budget.capped`): a server that stops answering ends the wait with
   :class:`JobTimeoutError` about :data:`ANSWER_GRACE` after the deadline, not after the client's
   per-request timeout.
-- The deadline is one instant, fixed when the wait starts. The step runs at least once; after a
-  step that did not end the wait past the deadline, :class:`JobTimeoutError` (built by the caller,
-  who knows which jobs are late) is raised.
+- The step runs at least once; after a step that did not end the wait past the deadline,
+  :class:`JobTimeoutError` (built by the caller, who knows which jobs are late) is raised.
 
 What a progress display shows never changes what is sent: the hold length depends only on the
 deadline and on the server (the display redraws on its own timer; news arrives when a hold ends).
@@ -34,7 +35,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from qibo_client import budget
 from qibo_client.config import JobTimeoutError, TransportError
-from qibo_client.protocol import MAX_WAIT_SECONDS
+from qibo_client.protocol import MAX_WAIT_SECONDS, POLL_GROWTH, POLL_MAX
+from qibo_client.protocol import POLL_START as _POLL_START
 
 if TYPE_CHECKING:  # pragma: no cover
     from qibo_client.api import ServerFeatures
@@ -47,10 +49,9 @@ IGNORED_HOLD_FRACTION = 0.5
 MIN_TELLING_HOLD = 1.0
 #: How long past a wait's deadline its last request may take to bring the answer of its hold.
 ANSWER_GRACE = 1.0
-#: Polling fallback: first interval, growth, cap.
-POLL_START = 0.5
-POLL_GROWTH = 1.5
-POLL_MAX = 4.0
+#: The polling schedule is :mod:`qibo_client.protocol`'s, re-exported here: tests lower
+#: ``waiting.POLL_START`` (read on each wait) to keep suites quick.
+POLL_START: float = _POLL_START
 
 
 class Step(NamedTuple):
@@ -61,7 +62,7 @@ class Step(NamedTuple):
 
 
 def poll_intervals() -> Iterator[float]:
-    """Half a second, then 1.5x each time, capped at 4 s."""
+    """``POLL_START``, then ``POLL_GROWTH`` times the last each time, capped at ``POLL_MAX``."""
     interval = POLL_START
     while True:
         yield interval
@@ -134,6 +135,9 @@ def wait_until(
 
 
 __all__ = [
+    "POLL_GROWTH",
+    "POLL_MAX",
+    "POLL_START",
     "Deadline",
     "Step",
     "hold_for",

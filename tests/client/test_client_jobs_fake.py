@@ -8,13 +8,16 @@ import logging
 import os
 import pickle
 import tarfile
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import responses
 from client_fakes import FAKE, FAKE_TOKEN, VERSIONS, job_object
 
+import qibo_client
 from qibo_client.config import (
     IncompatibleVersionsError,
     JobFailedError,
@@ -26,7 +29,11 @@ from qibo_client.config import (
     UnsupportedCircuitError,
 )
 from qibo_client.job import Job, JobStatus
-from qibo_client.qibo_client import Client, wait_for_response_to_get_request
+from qibo_client.qibo_client import (
+    Client,
+    check_client_server_qibo_versions,
+    wait_for_response_to_get_request,
+)
 from qibo_client.results import dense_from_frequencies, frequencies_from_archive, load_npy
 from qibo_client.versions import qibo_version
 
@@ -251,8 +258,89 @@ def test_newer_server_only_warns(
 
 def test_version_payload_without_versions_is_malformed(fake: responses.RequestsMock) -> None:
     _versions(fake, {"hello": "world"})
+    with pytest.raises(MalformedResponseError) as info:
+        Client(FAKE, FAKE_TOKEN, progress=False)
+    assert "minimum_qibo_version" in str(info.value)
+
+
+#: The 2026 generation's answer for a server running the installed qibo.
+VERSIONS_2026 = {
+    "server_qibo_version": qibo_version(),
+    "minimum_qibo_version": "0.3.0",
+    "minimum_client_version": "0.0.1",
+}
+
+
+def test_a_2026_version_answer_is_read(fake: responses.RequestsMock) -> None:
+    _versions(fake, VERSIONS_2026)
+    assert Client(FAKE, FAKE_TOKEN, progress=False).server_versions == VERSIONS_2026
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**VERSIONS_2026, "minimum_qibo_version": "9.0.0"},
+        {**VERSIONS, **VERSIONS_2026, "minimum_qibo_version": "9.0.0"},
+        {**VERSIONS, **VERSIONS_2026, "minimum_client_qibo_version": "9.0.0"},
+    ],
+    ids=["2026", "both-new-minimum-higher", "both-old-minimum-higher"],
+)
+def test_local_qibo_below_either_minimum_is_refused(
+    fake: responses.RequestsMock, body: dict[str, str]
+) -> None:
+    _versions(fake, body)
+    with pytest.raises(IncompatibleVersionsError) as info:
+        Client(FAKE, FAKE_TOKEN, progress=False)
+    assert "pip install -U 'qibo>=9.0.0'" in str(info.value)
+
+
+def test_a_client_below_the_services_minimum_only_warns_naming_both(
+    fake: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    _versions(fake, {**VERSIONS_2026, "minimum_client_version": "99.1"})
+    with caplog.at_level(logging.WARNING, logger="qibo_client"):
+        client = Client(FAKE, FAKE_TOKEN, progress=False)
+    assert client.server_versions is not None
+    warned = [r.getMessage() for r in caplog.records if "99.1" in r.getMessage()]
+    assert len(warned) == 1
+    assert qibo_client.__version__ in warned[0]
+
+
+def test_a_client_at_the_services_minimum_is_not_warned(
+    fake: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    _versions(fake, {**VERSIONS_2026, "minimum_client_version": qibo_client.__version__})
+    with caplog.at_level(logging.WARNING, logger="qibo_client"):
+        Client(FAKE, FAKE_TOKEN, progress=False)
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"server_qibo_version": qibo_version()},
+        {"minimum_qibo_version": "0.3.0", "minimum_client_version": "0.1"},
+    ],
+    ids=["no-minimum", "no-server-version"],
+)
+def test_a_version_answer_of_neither_generation_is_malformed(
+    fake: responses.RequestsMock, body: dict[str, str]
+) -> None:
+    _versions(fake, body)
     with pytest.raises(MalformedResponseError):
         Client(FAKE, FAKE_TOKEN, progress=False)
+
+
+def test_the_original_function_reads_a_2026_answer_alike(
+    fake: responses.RequestsMock,
+) -> None:
+    _versions(fake, VERSIONS_2026)
+    client = Client(FAKE, FAKE_TOKEN, progress=False, check_versions=False)
+    check_client_server_qibo_versions(client)  # the 0.2 function form: no error
+    _versions(fake, {**VERSIONS_2026, "minimum_qibo_version": "9.0.0"})
+    refused = Client(FAKE, FAKE_TOKEN, progress=False, check_versions=False)
+    with pytest.raises(IncompatibleVersionsError):
+        check_client_server_qibo_versions(refused)
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -267,6 +355,37 @@ def test_success_without_json_frequencies_reads_the_download(
     job = Job.from_pid(fake_client.api, "j1")
     assert job.frequencies() == {"00": 1, "11": 2, "01": 1}
     assert job.dense_frequencies().tolist() == [1, 1, 0, 2]
+
+
+def _probabilities_dump() -> bytes:
+    """qibo's ``result.dump()`` of a result that holds probabilities but no samples."""
+    payload = {"probabilities": np.array([0.5, 0.0, 0.0, 0.5]), "samples": None, "nshots": 4}
+    blob = io.BytesIO()
+    np.save(blob, payload, allow_pickle=True)
+    return blob.getvalue()
+
+
+def _resampled_jobs(fake: responses.RequestsMock, client: Client, pids: list[str]) -> list[Any]:
+    """Read jobs whose downloads hold probabilities only; return the warnings they gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # only the client's own once-only rule may hold it back
+        for pid in pids:
+            url = f"{FAKE}/api/jobs/{pid}/"
+            fake.get(url, json=job_object(pid, "success", frequencies=None, nshots=4))
+            fake.get(f"{url}download/", body=_tar({"results.npy": _probabilities_dump()}))
+            assert sum(Job.from_pid(client.api, pid).frequencies().values()) == 4
+    return [w for w in caught if issubclass(w.category, qibo_client.ResampledCountsWarning)]
+
+
+def test_resampled_counts_are_said_once_per_client_as_a_filterable_warning(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    said = _resampled_jobs(fake, fake_client, ["r1", "r2"])
+    assert len(said) == 1
+    assert issubclass(said[0].category, UserWarning)
+    assert "r1" in str(said[0].message)
+    other = Client(FAKE, FAKE_TOKEN, progress=False, check_versions=False)
+    assert len(_resampled_jobs(fake, other, ["r3"])) == 1  # a new client says it again
 
 
 @pytest.mark.parametrize("name", ["../results.npy", "/tmp/results.npy", "a/../../results.npy"])

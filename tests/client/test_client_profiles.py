@@ -1,5 +1,5 @@
-"""The client against both server profiles: ``default`` (our extensions, listed) and ``tii`` (only
-what TII's service is known to speak, lists nothing).
+"""The client against every server profile: ``default`` (our extensions, listed), and ``tii`` and
+``tii-2026`` (only what TII's service is known to speak, in its two generations; list nothing).
 
 What is checked is what goes on the wire (observed with a response hook on the client's session)
 and what the user gets back: the same results either way.
@@ -29,6 +29,9 @@ from qibo_client.protocol import EXTENSIONS_KEY, IDEMPOTENCY_HEADER, PREFER_HEAD
 from qibo_client.qibo_client import Client
 from qibo_client.settings import JobOptions
 from qibo_client.transport import default_retry
+
+#: The profiles that model TII's service: no extensions, 404 for a bad token.
+STRICT = frozenset({"tii", "tii-2026"})
 
 BELL_QASM = (
     'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg m[2];\nh q[0];\ncx q[0],q[1];\n'
@@ -61,7 +64,7 @@ def profiled(profile_cluster: Any) -> Iterator[tuple[Client, str]]:
 def test_features_are_what_the_version_answer_lists(profiled: tuple[Client, str]) -> None:
     client, profile = profiled
     body = client.api.version()
-    if profile == "tii":
+    if profile in STRICT:
         assert EXTENSIONS_KEY not in body
         assert client.features == ServerFeatures(False, False, False, False, False, listed=True)
     else:
@@ -78,7 +81,7 @@ def test_circuit_format_follows_the_server(profiled: tuple[Client, str]) -> None
     assert set(job.frequencies(timeout=30)) <= {"00", "11"}
     post = next(request for request in seen if request.method == "POST")
     circuit = json.loads(post.body or b"{}")["circuit"]
-    if profile == "tii":
+    if profile in STRICT:
         assert isinstance(circuit, dict)
         assert circuit["nqubits"] == 2
         assert PREFER_HEADER not in post.headers  # no holds asked of a server that lists none
@@ -118,7 +121,7 @@ def test_an_idempotency_key_counts_only_where_listed(profile_cluster: Any) -> No
     session.headers.update({"x-api-token": token, IDEMPOTENCY_HEADER: "same-key"})
     body = {"circuit": bell().raw, "nshots": 10}
     pids = {session.post(f"{profile_cluster.url}/api/jobs/", json=body).json()["pid"] for _ in "ab"}
-    assert len(pids) == (2 if profile_cluster.state.profile.name == "tii" else 1)
+    assert len(pids) == (2 if profile_cluster.state.profile.name in STRICT else 1)
 
 
 def test_a_wrong_token_is_an_authentication_error_that_hides_it(profile_cluster: Any) -> None:
@@ -126,7 +129,7 @@ def test_a_wrong_token_is_an_authentication_error_that_hides_it(profile_cluster:
     client = Client(profile_cluster.url, wrong, progress=False)
     with pytest.raises(AuthenticationError, match="Check the token") as caught:
         client.jobs()
-    assert caught.value.status == (404 if profile_cluster.state.profile.name == "tii" else 401)
+    assert caught.value.status == (404 if profile_cluster.state.profile.name in STRICT else 401)
     assert wrong not in str(caught.value)
 
 
@@ -270,11 +273,11 @@ def test_a_cut_post_never_makes_two_jobs(profile_cluster: Any) -> None:
         client = Client(
             proxy.url, token, progress=False, retry=default_retry(total=2, backoff_factor=0)
         )
-        expected = SubmissionUncertainError if profile == "tii" else TransportError
+        expected = SubmissionUncertainError if profile in STRICT else TransportError
         with pytest.raises(expected) as caught:
             client.submit(bell(), nshots=10)
         posts = proxy.posts
-    if profile == "tii":
+    if profile in STRICT:
         assert posts == 1  # never re-sent to a server without idempotency keys
         assert "may or may not" in str(caught.value)
         assert "jobs" in str(caught.value)

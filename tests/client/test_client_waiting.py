@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qibo_client import waiting
+from qibo_client import protocol, waiting
 from qibo_client.api import ServerFeatures
 from qibo_client.config import JobTimeoutError
 from qibo_client.protocol import MAX_WAIT_SECONDS
@@ -52,10 +52,47 @@ def test_a_server_that_ignores_holds_is_polled_until_the_deadline(clock: Clock) 
     assert features.holds is False  # ...which showed that it does not
     assert set(holds[1:]) == {0.0}  # then plain polls
     assert 20.0 <= clock.now - 1000.0 <= 20.0 + 0.01 * len(holds)  # the deadline, no later
-    # Polls a shared service welcomes: half a second first, then backing off to a few seconds.
-    assert clock.sleeps[:3] == pytest.approx([0.5, 0.75, 1.125])
-    assert max(clock.sleeps) <= waiting.POLL_MAX <= 5.0
+    # The protocol's schedule: POLL_START first, growing POLL_GROWTH times, capped at POLL_MAX.
+    start, growth = waiting.POLL_START, waiting.POLL_GROWTH
+    assert clock.sleeps[:3] == pytest.approx([start, start * growth, start * growth**2])
+    assert max(clock.sleeps) == waiting.POLL_MAX <= 5.0
     assert len(holds) < 20
+
+
+def _seen_at(clock: Clock, life: float) -> tuple[float, int]:
+    """When a polled job that ends ``life`` s after its first look is seen done, and in how
+    many polls (a server that does not hold, answering at once)."""
+    start = clock.now
+    polls = 0
+
+    def step(hold: float) -> Step:
+        nonlocal polls
+        polls += 1
+        return Step(done=clock.now - start >= life)
+
+    wait_until(step, Deadline(None), ServerFeatures(holds=False), late, sleep=clock.sleep)
+    return clock.now - start, polls
+
+
+def test_a_short_job_is_seen_soon_after_it_ends(clock: Clock) -> None:
+    assert waiting.POLL_START == protocol.POLL_START == 0.05  # the first poll after 50 ms
+    assert _seen_at(clock, 0.2)[0] <= 0.3  # a 0.2 s job seen by 1.5x its life
+
+
+def test_every_job_past_the_first_polls_is_seen_within_one_and_a_half_times_its_life(
+    clock: Clock,
+) -> None:
+    lives = [0.55 + 0.05 * i for i in range(1200)]  # 0.55 s to one minute
+    worst = max(_seen_at(clock, life)[0] / life for life in lives)
+    assert 1.4 < worst <= 1.5
+
+
+def test_a_five_minute_job_costs_fewer_polls_than_the_official_clients_pace(
+    clock: Clock,
+) -> None:
+    polls = _seen_at(clock, 300.0)[1]
+    official = int(300.0 / protocol.OFFICIAL_POLL_SECONDS) + 1  # at 0, 2, ..., 300 s
+    assert polls == protocol.POLL_REQUESTS_5_MIN < official == 151
 
 
 def test_a_holding_server_is_held_without_pauses(clock: Clock) -> None:

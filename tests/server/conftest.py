@@ -1,12 +1,15 @@
-"""Fixtures for the server's own tests: sessions that carry a token, users of their own."""
+"""Fixtures for the server's own tests: sessions that carry a token, users of their own, and
+the official clients' interpreters (each in a venv of its own, see ``benchmarks/official/env.py``).
+"""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
-from server_helpers import Api, session_for
+from server_helpers import Api, official_env, session_for
 
 from qibo_client.server import LocalCluster
 
@@ -25,3 +28,21 @@ def api(cluster: LocalCluster) -> Api:
 def fresh_user(cluster: LocalCluster) -> str:
     """The token of a user created for this test alone (its job list starts empty)."""
     return cluster.add_user(f"{uuid.uuid4().hex[:12]}@example.org", projects=["qml"])
+
+
+@pytest.fixture(scope="session")
+def official_python() -> Path:
+    """The official qibo-client 0.2.4's interpreter (qibo 0.3.2)."""
+    official = official_env().prepare(build=True)
+    if not official.available:
+        pytest.fail(f"the official client's venv could not be built: {official.reason}")
+    return Path(official.python)
+
+
+@pytest.fixture(scope="session")
+def tii_quantum_python() -> Path:
+    """TII's ``tii-quantum`` 0.1.2's interpreter, unchanged from the package index."""
+    tii = official_env().prepare_tii_quantum(build=True)
+    if not tii.available:
+        pytest.fail(f"tii-quantum's venv could not be built: {tii.reason}")
+    return Path(tii.python)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -37,3 +43,32 @@ def session_for(url: str, token: str | None) -> requests.Session:
 
 
 Api = Callable[..., requests.Session]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def official_env() -> Any:
+    """The benchmarks' venv builder, its cache pointed at ``$QIBO_CLIENT_OFFICIAL_VENV`` (or a
+    folder under the temporary directory), so later sessions reuse the venvs."""
+    spec = importlib.util.spec_from_file_location(
+        "official_env", ROOT / "benchmarks" / "official" / "env.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    module.VENV_ROOT = Path(
+        os.environ.get("QIBO_CLIENT_OFFICIAL_VENV")
+        or Path(tempfile.gettempdir()) / "qibo-client-official-venv"
+    )
+    return module
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without what would let another venv see our packages, plus ``extra``."""
+    hidden = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "QIBO_BACKEND", "QIBO_PLATFORM"}
+    env = {key: value for key, value in os.environ.items() if key not in hidden}
+    env.update(extra)
+    return env

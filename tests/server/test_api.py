@@ -34,7 +34,9 @@ def finished(session: requests.Session, cluster: LocalCluster, pid: str) -> dict
 def test_version_is_public_and_complete(cluster: LocalCluster, api: Api) -> None:
     answer = api(None).get(f"{cluster.url}/api/qibo_version/").json()
     assert answer["server_qibo_version"] == "0.3.6"
-    assert answer["minimum_client_qibo_version"]
+    # Both generations: 0.2.4 reads the first, tii-quantum 0.1.2 the other two.
+    assert answer["minimum_client_qibo_version"] == answer["minimum_qibo_version"] == "0.3.2"
+    assert answer["minimum_client_version"] == "0.0.0"
 
 
 def test_bell_round_trip(cluster: LocalCluster, api: Api) -> None:
@@ -259,6 +261,9 @@ def test_users_are_isolated(cluster: LocalCluster, api: Api, fresh_user: str) ->
         ("DELETE", "/api/jobs/bulk_delete/"),
         ("GET", "/api/disk_quota/"),
         ("GET", "/api/projectquotas/"),
+        ("GET", "/api/accounts/me/"),
+        ("GET", "/api/jobs"),
+        ("POST", "/api/jobs"),
     ],
 )
 @pytest.mark.parametrize("token", [None, "not-a-valid-token-at-all"])
@@ -286,3 +291,5 @@ def test_one_access_log_line_per_request_without_token(
 def test_openapi_description(cluster: LocalCluster, api: Api) -> None:
     schema = api(None).get(f"{cluster.url}/openapi.json").json()
     assert "/api/jobs/{pid}/download/" in schema["paths"]
+    assert "/api/accounts/me/" in schema["paths"]
+    assert "/api/jobs/{pid}" not in schema["paths"]  # the spelling without "/" is not listed

@@ -2,25 +2,21 @@
 
 The venv is the benchmarks' (``benchmarks/official/env.py``), built once from the package registry
 into a cache under the temporary directory (or ``$QIBO_CLIENT_OFFICIAL_VENV``) and reused by later
-sessions. Its users call ``print_quota_info()`` and ``run_circuit(...).result()``; both must work,
-and the result must carry the circuit's own registers and measured qubits.
+sessions (the ``official_python`` fixture). Its users call ``print_quota_info()`` and
+``run_circuit(...).result()``; both must work, and the result must carry the circuit's own
+registers and measured qubits.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import subprocess
-import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from server_helpers import clean_env
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import json, logging, os
 from qibo import Circuit, gates
@@ -46,43 +42,13 @@ client.delete_job(job.pid)  # DELETE's answer differs by profile; the call must 
 """
 
 
-def _env_module() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "official_env", ROOT / "benchmarks" / "official" / "env.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def official_python() -> Iterator[Path]:
-    env = _env_module()
-    cache = os.environ.get("QIBO_CLIENT_OFFICIAL_VENV") or str(
-        Path(tempfile.gettempdir()) / "qibo-client-official-venv"
-    )
-    env.VENV_ROOT = Path(cache)
-    official = env.prepare(build=True)
-    if not official.available:
-        pytest.fail(f"the official client's venv could not be built: {official.reason}")
-    return official.python
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("profile", ["default", "tii"])
 def test_official_client_reads_quotas_and_results_with_registers(
     official_python: Path, profile: str, cluster: Any, strict_cluster: Any, tmp_path: Path
 ) -> None:
     server = cluster if profile == "default" else strict_cluster
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "QIBO_BACKEND", "QIBO_PLATFORM"}
-    }
-    env.update(
+    env = clean_env(
         OFFICIAL_URL=server.url,
         OFFICIAL_TOKEN=server.add_user(f"official-{profile}@example.org"),
         RESULTS_BASE_FOLDER=str(tmp_path),

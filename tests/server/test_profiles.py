@@ -10,7 +10,7 @@ import requests
 from qibo import Circuit, gates
 
 from qibo_client.server.cli import add_arguments
-from qibo_client.server.profiles import DEFAULT, TII, USER_NOT_FOUND, profile_named
+from qibo_client.server.profiles import DEFAULT, TII, TII_2026, USER_NOT_FOUND, profile_named
 
 
 def bell_raw() -> dict[str, Any]:
@@ -28,10 +28,17 @@ def session(strict_cluster: Any) -> requests.Session:
     return session
 
 
-def test_the_version_answer_lists_nothing(strict_cluster: Any) -> None:
+def test_the_version_answer_lists_nothing_and_speaks_both_generations(
+    strict_cluster: Any,
+) -> None:
     body = requests.get(f"{strict_cluster.url}/api/qibo_version/", timeout=10).json()
-    assert set(body) == {"server_qibo_version", "minimum_client_qibo_version"}
-    assert body["minimum_client_qibo_version"] == "0.3.2"
+    assert set(body) == {
+        "server_qibo_version",
+        "minimum_client_qibo_version",
+        "minimum_qibo_version",
+        "minimum_client_version",
+    }
+    assert body["minimum_client_qibo_version"] == body["minimum_qibo_version"] == "0.3.2"
 
 
 def test_batches_do_not_exist_and_holds_are_ignored(
@@ -68,8 +75,9 @@ def test_serve_takes_a_profile() -> None:
     add_arguments(parser)
     assert parser.parse_args([]).profile == "default"
     assert profile_named(parser.parse_args(["--profile", "tii"]).profile) is TII
+    assert profile_named(parser.parse_args(["--profile", "tii-2026"]).profile) is TII_2026
     assert profile_named(DEFAULT) is DEFAULT
     with pytest.raises(SystemExit):
         parser.parse_args(["--profile", "nonsense"])
-    with pytest.raises(ValueError, match="default, tii"):
+    with pytest.raises(ValueError, match="default, tii, tii-2026"):
         profile_named("nonsense")

@@ -32,9 +32,11 @@ def json_response(
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-def result_path(pid: str, status: str) -> str | None:
-    """Where a finished job's archive is; None until it is terminal."""
-    return job_path(pid, "download/") if status in TERMINAL_STATUSES else None
+def result_path(state: ServerState, pid: str, status: str) -> str | None:
+    """Where a finished job's archive is; None until it is terminal, or where there are none."""
+    if not state.profile.downloads or status not in TERMINAL_STATUSES:
+        return None
+    return job_path(pid, "download/")
 
 
 def job_object(state: ServerState, row: sqlite3.Row, user: User) -> bytes:
@@ -64,7 +66,7 @@ def job_object(state: ServerState, row: sqlite3.Row, user: User) -> bytes:
         "stderr": row["stderr"],
         "qibo_version": state.qibo_version,
         "engine": row["engine"],
-        "result_path": result_path(pid, status),
+        "result_path": result_path(state, pid, status),
     }
     text = json.dumps(head, separators=(",", ":"))
     frequencies = row["frequencies"] or "null"
@@ -86,7 +88,7 @@ def official_job_object(state: ServerState, row: sqlite3.Row, user: User) -> byt
         "status": status,
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
-        "result_path": result_path(pid, status) or "",
+        "result_path": result_path(state, pid, status) or "",
         "nshots": row["nshots"],
         "stdout": row["stdout"] if finished else "",
         "stderr": row["stderr"] if finished else "",
@@ -165,7 +167,7 @@ def job_summary(state: ServerState, row: sqlite3.Row, user: User) -> dict[str, A
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "status": status,
-        "result_path": result_path(row["pid"], status),
+        "result_path": result_path(state, row["pid"], status),
     }
 
 

@@ -220,8 +220,9 @@ def check_job(
     """Every check of one job (device, project, shots, seed, circuit); a refusal is a 400.
 
     ``payload`` has passed :func:`check_shape`. A profile without QASM refuses QASM text; one
-    without seeds ignores ``seed``. A job naming a template (``templates``: the server's book)
-    the user does not have is a 409 ``unknown_template``: nothing is stored.
+    without seeds ignores ``seed``, one without initial states ``initial_state``. A job naming
+    a template (``templates``: the server's book) the user does not have is a 409
+    ``unknown_template``: nothing is stored.
     """
     circuit = payload.get("circuit")
     if "template" not in payload and not profile.qasm and not is_raw(circuit):
@@ -244,7 +245,7 @@ def check_job(
             program: Any = device.check_program(template.program, verbatim=verbatim)
             run: Any = template.run(values)
         else:
-            initial_state = payload.get("initial_state")
+            initial_state = payload.get("initial_state") if profile.initial_states else None
             if initial_state is not None:
                 if not isinstance(circuit, dict):
                     raise ValueError("initial_state needs the circuit as qibo's raw JSON object")

@@ -16,6 +16,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from qibo_client.server.profiles import PROFILES, profile_named
+
 logger = logging.getLogger("qibo_client.server")
 
 DEFAULT_DB = "qibo-cluster.sqlite3"
@@ -64,10 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--profile",
-        choices=("default", "tii"),
+        choices=tuple(PROFILES),
         default="default",
         help="default: our protocol with its extensions; tii: only what TII's service is known "
-        "to speak (circuit.raw, no holds, batches or idempotency keys, 404 for a bad token)",
+        "to speak (circuit.raw, no holds, batches or idempotency keys, 404 for a bad token); "
+        "tii-2026: tii as TII's 2026 service speaks it (counts in the job object, no download)",
     )
 
 
@@ -103,7 +106,6 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         from qibo_client.server.app import ServerConfig, create_app
         from qibo_client.server.devices import DEFAULT_DEVICES
         from qibo_client.server.executors import DaskUnavailableError, require_dask
-        from qibo_client.server.profiles import profile_named
         from qibo_client.server.store import Store
     except ImportError as err:
         sys.stderr.write(f"qibo-client serve: the server does not import ({err})\n")

@@ -106,7 +106,8 @@ def local_cluster(
     ``templates_per_user`` bounds each user's templates (least recently used out).
     ``accounts`` adds users (an accounts-file structure or ``AccountSpec`` list); a default user
     ``user@localhost`` is always created, with a fresh token each start. ``profile="tii"``
-    serves only what TII's service is known to speak (:mod:`.profiles`).
+    serves only what TII's service is known to speak (:mod:`.profiles`), ``"tii-2026"`` that
+    service as its 2026 clients read it.
     ``user@localhost`` is always created, with a fresh token each start.
 
     ``dask`` runs the jobs on a Dask cluster instead of ``workers`` local processes: a scheduler

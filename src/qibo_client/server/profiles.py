@@ -1,4 +1,5 @@
-"""Server profiles: our full protocol (``default``), or TII's service as it is known (``tii``).
+"""Server profiles: our full protocol (``default``), or TII's service as it is known (``tii``,
+``tii-2026``).
 
 Users install qibo-client to run on TII's cluster, which we cannot test against. The ``tii``
 profile is our best model of it, taken from the official client 0.2.4's code and its tests' JSON
@@ -17,13 +18,26 @@ schemas, so that our client's suite can run against something that speaks only t
   position and wait ``job_queue_position`` and ``seconds_to_job_start``, the other names the
   official client reads; DELETE answers ``{"detail": "Job <pid> deleted"}``.
 
-Every difference we know of between this model and the real service is listed in
+The ``tii-2026`` profile is the service as TII's current client ``tii-quantum`` 0.1.2 and the
+official client's unreleased v0.3.0 branch read it (``PROTOCOL.md``, "The 2026 service"): the
+shapes of ``tii`` above, and moreover
+
+- the version answer has only ``server_qibo_version``, ``minimum_qibo_version`` and
+  ``minimum_client_version`` (no ``minimum_client_qibo_version``, no ``extensions``);
+- the counts come only in the job object (``frequencies``): ``/api/jobs/{pid}/download/`` answers
+  404 and ``result_path`` is empty;
+- ``GET /api/disk_quota/`` is always one object, never the 0.2 generation's list;
+- an ``initial_state`` field is ignored, like every other extension of ours.
+
+Every profile serves ``GET /api/accounts/me/``, and ``default`` and ``tii`` answer the version
+check with both generations' keys, so that either generation of client works with them.
+Every difference we know of between these models and the real service is listed in
 ``docs/protocol.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qibo_client.protocol import (
     EXTENSION_BATCH,
@@ -59,9 +73,19 @@ class Profile:
     seeds: bool = True
     #: Keeps circuit templates (``/api/templates/``) and runs jobs that name them.
     templates: bool = True
+    #: Takes an ``initial_state`` field (a state vector) with a raw circuit.
+    initial_states: bool = True
     #: The real service's shapes: 404 for a bad token, official job objects and DELETE
     #: answers, ``pending`` and ``postprocessing`` statuses.
     official_shapes: bool = False
+    #: Serves ``/api/jobs/{pid}/download/`` (the 0.2 generation); without it, the counts are
+    #: only in the job object.
+    downloads: bool = True
+    #: The version answer carries the 0.2 generation's ``minimum_client_qibo_version``.
+    legacy_version_key: bool = True
+    #: ``GET /api/disk_quota/`` is always one object; otherwise the list, or the object for a
+    #: request that names itself ``tii-quantum`` (its header).
+    quota_object: bool = False
 
 
 DEFAULT = Profile(
@@ -88,7 +112,15 @@ TII = Profile(
     templates=False,
     official_shapes=True,
 )
-PROFILES = {profile.name: profile for profile in (DEFAULT, TII)}
+TII_2026 = replace(
+    TII,
+    name="tii-2026",
+    initial_states=False,
+    downloads=False,
+    legacy_version_key=False,
+    quota_object=True,
+)
+PROFILES = {profile.name: profile for profile in (DEFAULT, TII, TII_2026)}
 
 
 def profile_named(name: str | Profile) -> Profile:
@@ -103,4 +135,12 @@ def profile_named(name: str | Profile) -> Profile:
         ) from None
 
 
-__all__ = ["DEFAULT", "PROFILES", "TII", "USER_NOT_FOUND", "Profile", "profile_named"]
+__all__ = [
+    "DEFAULT",
+    "PROFILES",
+    "TII",
+    "TII_2026",
+    "USER_NOT_FOUND",
+    "Profile",
+    "profile_named",
+]

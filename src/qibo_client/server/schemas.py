@@ -129,11 +129,17 @@ class BulkDeleted(BaseModel):
 
 
 class Version(BaseModel):
+    """Both generations' keys (``tii-2026``: the 2026 ones); our profiles add ``extensions``."""
+
     server_qibo_version: str
-    minimum_client_qibo_version: str
+    minimum_client_qibo_version: str | None = Field(None, description="the 0.2 generation's name")
+    minimum_qibo_version: str = Field(description="the lowest qibo a client may run")
+    minimum_client_version: str = Field(description="the lowest client version; admits every one")
 
 
 class DiskQuota(BaseModel):
+    """One object for ``tii-quantum`` (its header) and on ``tii-2026``; else a list of one."""
+
     user: User
     kbs_left: float
     kbs_max: int

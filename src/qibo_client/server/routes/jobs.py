@@ -1,4 +1,4 @@
-"""The jobs resource: submit, list, read (optionally held until it ends), delete, download.
+"""The jobs resource: submit, list, read (optionally held until it ends), delete.
 
 **Another user's job does not exist**: every lookup is by (pid, user), so the answer is 404 on every
 endpoint, never 403. **Nothing half done**: a job is one INSERT, made only after every check
@@ -7,13 +7,12 @@ passed, and given to the runner right after.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from qibo_client.protocol import BULK_DELETE_PATH, JOBS_PATH, TERMINAL_STATUSES, Status
+from qibo_client.protocol import BULK_DELETE_PATH, JOBS_PATH, TERMINAL_STATUSES
 from qibo_client.server.accounts import User
 from qibo_client.server.answers import DELETED, job_response, job_summary, json_response
 from qibo_client.server.checks import (
@@ -44,7 +43,6 @@ from qibo_client.server.state import ServerState
 router = APIRouter(tags=["jobs"])
 
 JOB_PATH = f"{JOBS_PATH}{{pid}}/"
-DOWNLOAD_PATH = f"{JOB_PATH}download/"
 #: The ``wait`` query parameter, documented (it is read by hand: a bad value is a 422 string).
 WAIT_PARAMETER = {
     "name": "wait",
@@ -161,36 +159,3 @@ async def delete_job(pid: str, request: Request, state: State, user: CurrentUser
     if state.profile.official_shapes:
         return json_response({"detail": f"Job {pid} deleted"})
     return json_response({"pid": pid, "status": DELETED})
-
-
-@router.get(
-    DOWNLOAD_PATH,
-    responses={
-        200: {"content": {"application/gzip": {}}, "description": "results.npy, or the logs"},
-        409: {"description": "the job has not finished"},
-        **NOT_FOUND,
-    },
-)
-async def download(pid: str, request: Request, state: State, user: CurrentUser) -> Response:
-    """A finished job's archive: qibo's ``results.npy``, or ``stdout.log``/``stderr.log``."""
-    from qibo_client.server import archive
-
-    request.state.job_id = pid
-    row = owned(state, pid, user)
-    status = row["status"]
-    if status not in TERMINAL_STATUSES:
-        raise refuse(409, f"job {pid} has not finished (status queueing or running)")
-    loop = asyncio.get_running_loop()
-    if status == Status.SUCCESS.value:
-        frequencies, nqubits, circuit = row["frequencies"], row["num_qubits"], row["circuit"]
-        data = await loop.run_in_executor(
-            None, archive.success_archive, frequencies, nqubits, circuit
-        )
-    else:
-        stdout, stderr = row["stdout"], row["stderr"]
-        data = await loop.run_in_executor(None, archive.error_archive, stdout, stderr)
-    return Response(
-        data,
-        media_type="application/gzip",
-        headers={"Content-Disposition": f'attachment; filename="{pid}.tar.gz"'},
-    )

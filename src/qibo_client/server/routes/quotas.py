@@ -1,11 +1,17 @@
-"""``GET /api/disk_quota/`` and ``GET /api/projectquotas/``: what a user may still use."""
+"""``GET /api/disk_quota/`` and ``GET /api/projectquotas/``: what a user may still use.
+
+The disk quota has two shapes, one per generation of client: the official client 0.2.4 takes the
+first element of a list, ``tii-quantum`` reads one object. A client names itself by its version
+header, so the answer follows it (``x-tii-quantum-version``: the object, anything else: the list);
+the ``tii-2026`` profile always answers the object, as the 2026 service does.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from qibo_client.protocol import DISK_QUOTA_PATH, PROJECT_QUOTAS_PATH
+from qibo_client.protocol import DISK_QUOTA_PATH, PROJECT_QUOTAS_PATH, TII_QUANTUM_VERSION_HEADER
 from qibo_client.server.answers import json_response, project_quota
 from qibo_client.server.deps import CurrentUser, State
 from qibo_client.server.schemas import AUTH_ERRORS, DiskQuota, ProjectQuota
@@ -16,19 +22,21 @@ router = APIRouter(tags=["quotas"])
 DISK_KBS_MAX = 1024 * 1024
 
 
-@router.get(DISK_QUOTA_PATH, responses={200: {"model": list[DiskQuota]}, **AUTH_ERRORS})
-async def disk_quota(state: State, user: CurrentUser) -> Response:
+@router.get(
+    DISK_QUOTA_PATH,
+    responses={200: {"model": list[DiskQuota] | DiskQuota}, **AUTH_ERRORS},
+)
+async def disk_quota(request: Request, state: State, user: CurrentUser) -> Response:
     """The storage the caller's circuits and results take, and what is left."""
     used = state.store.bytes_used(user.id) / 1024
-    return json_response(
-        [
-            {
-                "user": {"email": user.email},
-                "kbs_left": round(DISK_KBS_MAX - used, 1),
-                "kbs_max": DISK_KBS_MAX,
-            }
-        ]
-    )
+    quota = {
+        "user": {"email": user.email},
+        "kbs_left": round(DISK_KBS_MAX - used, 1),
+        "kbs_max": DISK_KBS_MAX,
+    }
+    if state.profile.quota_object or TII_QUANTUM_VERSION_HEADER in request.headers:
+        return json_response(quota)
+    return json_response([quota])
 
 
 @router.get(PROJECT_QUOTAS_PATH, responses={200: {"model": list[ProjectQuota]}, **AUTH_ERRORS})
