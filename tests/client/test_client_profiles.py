@@ -1,5 +1,6 @@
-"""The client against every server profile: ``default`` (our extensions, listed), and ``tii`` and
-``tii-2026`` (only what TII's service is known to speak, in its two generations; list nothing).
+"""The client against every server profile: ``default`` (our extensions, listed), ``tii`` (only
+what TII's service is known to speak, lists nothing) and ``tii-2026`` (the same service as its
+2026 clients read it: new version keys, counts only in the job object, no download).
 
 What is checked is what goes on the wire (observed with a response hook on the client's session)
 and what the user gets back: the same results either way.
@@ -30,13 +31,14 @@ from qibo_client.qibo_client import Client
 from qibo_client.settings import JobOptions
 from qibo_client.transport import default_retry
 
-#: The profiles that model TII's service: no extensions, 404 for a bad token.
-STRICT = frozenset({"tii", "tii-2026"})
-
 BELL_QASM = (
     'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg m[2];\nh q[0];\ncx q[0],q[1];\n'
     "measure q[0] -> m[0];\nmeasure q[1] -> m[1];\n"
 )
+
+
+#: The profiles that model TII's service: no extensions, the official shapes.
+TII_PROFILES = ("tii", "tii-2026")
 
 
 def bell() -> Circuit:
@@ -64,7 +66,7 @@ def profiled(profile_cluster: Any) -> Iterator[tuple[Client, str]]:
 def test_features_are_what_the_version_answer_lists(profiled: tuple[Client, str]) -> None:
     client, profile = profiled
     body = client.api.version()
-    if profile in STRICT:
+    if profile in TII_PROFILES:
         assert EXTENSIONS_KEY not in body
         assert client.features == ServerFeatures(False, False, False, False, False, listed=True)
     else:
@@ -81,7 +83,7 @@ def test_circuit_format_follows_the_server(profiled: tuple[Client, str]) -> None
     assert set(job.frequencies(timeout=30)) <= {"00", "11"}
     post = next(request for request in seen if request.method == "POST")
     circuit = json.loads(post.body or b"{}")["circuit"]
-    if profile in STRICT:
+    if profile in TII_PROFILES:
         assert isinstance(circuit, dict)
         assert circuit["nqubits"] == 2
         assert PREFER_HEADER not in post.headers  # no holds asked of a server that lists none
@@ -121,7 +123,7 @@ def test_an_idempotency_key_counts_only_where_listed(profile_cluster: Any) -> No
     session.headers.update({"x-api-token": token, IDEMPOTENCY_HEADER: "same-key"})
     body = {"circuit": bell().raw, "nshots": 10}
     pids = {session.post(f"{profile_cluster.url}/api/jobs/", json=body).json()["pid"] for _ in "ab"}
-    assert len(pids) == (2 if profile_cluster.state.profile.name in STRICT else 1)
+    assert len(pids) == (2 if profile_cluster.state.profile.name in TII_PROFILES else 1)
 
 
 def test_a_wrong_token_is_an_authentication_error_that_hides_it(profile_cluster: Any) -> None:
@@ -129,7 +131,8 @@ def test_a_wrong_token_is_an_authentication_error_that_hides_it(profile_cluster:
     client = Client(profile_cluster.url, wrong, progress=False)
     with pytest.raises(AuthenticationError, match="Check the token") as caught:
         client.jobs()
-    assert caught.value.status == (404 if profile_cluster.state.profile.name in STRICT else 401)
+    official = profile_cluster.state.profile.name in TII_PROFILES
+    assert caught.value.status == (404 if official else 401)
     assert wrong not in str(caught.value)
 
 
@@ -181,6 +184,16 @@ def test_job_result_is_the_qibo_result_with_named_registers(profiled: tuple[Clie
     assert set(registers) == {"a", "b"}
     assert registers["a"] == registers["b"]  # a Bell pair agrees in every shot
     assert sum(result.frequencies().values()) == 100
+
+
+def test_results_come_from_the_job_object_never_the_download(
+    profiled: tuple[Client, str],
+) -> None:
+    client, _ = profiled
+    seen = sent(client)
+    counts = client.submit(bell(), nshots=50, wait=10).frequencies(timeout=30)
+    assert sum(counts.values()) == 50
+    assert not [request for request in seen if "/download" in (request.url or "")]
 
 
 # -- the official call order -------------------------------------------------------------------
@@ -273,11 +286,11 @@ def test_a_cut_post_never_makes_two_jobs(profile_cluster: Any) -> None:
         client = Client(
             proxy.url, token, progress=False, retry=default_retry(total=2, backoff_factor=0)
         )
-        expected = SubmissionUncertainError if profile in STRICT else TransportError
+        expected = SubmissionUncertainError if profile in TII_PROFILES else TransportError
         with pytest.raises(expected) as caught:
             client.submit(bell(), nshots=10)
         posts = proxy.posts
-    if profile in STRICT:
+    if profile in TII_PROFILES:
         assert posts == 1  # never re-sent to a server without idempotency keys
         assert "may or may not" in str(caught.value)
         assert "jobs" in str(caught.value)
