@@ -2,7 +2,7 @@
 
     PYTHONPATH=src python benchmarks/body_check.py
 
-Prints two medians (``timeit.repeat``): the body step alone (parse the JSON, check its fields'
+Prints two medians (``timeit.repeat``): the body step alone (parse the JSON, validate it
 shape) on a Bell QASM body and on a Bell ``circuit.raw`` body, and a whole ``POST /api/jobs/``
 through the app in process (FastAPI's TestClient, a runner that ends each job at once: token,
 body, device and circuit checks, one INSERT, the answer). The second is the figure that matters;
@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from qibo_client.protocol import TOKEN_HEADER
 from qibo_client.server.accounts import AccountSpec
 from qibo_client.server.app import create_app
-from qibo_client.server.checks import check_shape, parse_body
+from qibo_client.server.checks import job_of, parse_body
 from qibo_client.server.runner import Outcome, Runner, Task
 from qibo_client.server.state import ServerConfig
 
@@ -60,7 +60,7 @@ def median_us(func: Callable[[], object], number: int) -> float:
 
 
 def body_step(body: bytes) -> None:
-    check_shape(parse_body(body))
+    job_of(parse_body(body))
 
 
 def main() -> None:
