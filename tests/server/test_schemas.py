@@ -201,3 +201,10 @@ def test_the_document_and_the_models_agree_on_a_jobs_shape(body: Any) -> None:
 )
 def test_the_document_and_the_models_agree_on_a_batchs_shape(body: Any) -> None:
     assert BATCH.is_valid(body) == shape_accepted(BatchSubmission, body)
+
+
+def test_every_route_that_reads_a_body_documents_it() -> None:
+    for path, operations in DOCUMENT["paths"].items():
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch"):
+                assert "requestBody" in operation, (method, path)
