@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 from qibo import Circuit, gates
@@ -182,6 +184,25 @@ CORPUS: list[Any] = [case[1] for case in CASES if not isinstance(case[1], bytes)
 
 @pytest.mark.parametrize("body", CORPUS)
 def test_the_document_and_the_models_agree_on_a_jobs_shape(body: Any) -> None:
+    assert JOB.is_valid(body) == shape_accepted(JobSubmission, body)
+    batch = {"jobs": [body]}
+    assert BATCH.is_valid(batch) == shape_accepted(BatchSubmission, batch)
+
+
+#: Any JSON value, small.
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=8,
+)
+JOB_FIELDS = [*sorted(properties("BatchJob")), "unknown"]
+
+
+@settings(derandomize=True, max_examples=300)
+@given(
+    st.dictionaries(st.sampled_from(JOB_FIELDS), JSON_VALUES | st.sampled_from([BELL, TEMPLATE]))
+)
+def test_the_document_and_the_models_agree_on_any_body(body: dict[str, Any]) -> None:
     assert JOB.is_valid(body) == shape_accepted(JobSubmission, body)
     batch = {"jobs": [body]}
     assert BATCH.is_valid(batch) == shape_accepted(BatchSubmission, batch)

@@ -56,10 +56,16 @@ def _whole(value: Any) -> Any:
 _WHOLE = BeforeValidator(_whole)
 
 
-def _given(*names: str) -> dict[str, Any]:
-    """A JSON-schema branch: ``names`` present and not null."""
-    not_null = {"not": {"type": "null"}}
-    return {"required": list(names), "properties": dict.fromkeys(names, not_null)}
+def _given(*names: str, absent: str | None = None) -> dict[str, Any]:
+    """A JSON-schema branch: ``names`` present and not null, ``absent`` absent or null."""
+    shapes: dict[str, Any] = {name: {"not": {"type": "null"}} for name in names}
+    if absent is not None:
+        shapes[absent] = {"type": "null"}
+    return {"required": list(names), "properties": shapes}
+
+
+#: A job's circuit, when it names no template (a template, when given, wins).
+_CIRCUIT = _given("circuit", absent="template")
 
 
 class JobSubmission(BaseModel):
@@ -73,7 +79,7 @@ class JobSubmission(BaseModel):
     model_config = ConfigDict(
         strict=True,
         # What the model validator asks, said in the schema too: a circuit, or a template.
-        json_schema_extra={"anyOf": [_given("circuit"), _given("template", "parameters")]},
+        json_schema_extra={"anyOf": [_CIRCUIT, _given("template", "parameters")]},
     )
 
     circuit: str | dict[str, Any] | None = Field(
@@ -140,7 +146,7 @@ class BatchJob(JobSubmission):
     model_config = ConfigDict(
         json_schema_extra={
             "anyOf": [
-                _given("circuit"),
+                _CIRCUIT,
                 _given("template", "parameters"),
                 _given("template", "parameters_of"),
             ]
