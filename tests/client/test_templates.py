@@ -208,10 +208,10 @@ def test_the_server_refuses_bad_parameters(cluster: Any) -> None:
     for parameters, status, words in (
         ([0.1] * 23, 400, "takes 24 parameters, not 23"),
         ([0.1] * 25, 400, "takes 24 parameters, not 25"),
-        (["0.1"] * 24, 400, "finite numbers"),
-        ([True] * 24, 400, "finite numbers"),
+        (["0.1"] * 24, 422, "'parameters' must be"),
+        ([True] * 24, 422, "a list of numbers"),
         ([1e308] * 23 + [1e308], 200, ""),
-        (0.1, 422, "'parameters' a list"),
+        (0.1, 422, "a list of numbers"),
         ("0.1", 400, "base64"),
         (pack_parameters([0.1] * 23), 400, "takes 24 parameters, not 23"),
         (pack_parameters([0.1] * 23 + [math.nan]), 400, "parameters[23] is nan"),

@@ -1,53 +1,201 @@
-"""The request and response bodies, described for the OpenAPI document (``/docs``) only.
+"""The request and response bodies: the request models validate, and every model documents.
 
-These pydantic models are never used to validate a request or an answer: :mod:`.checks` checks
-bodies by hand (one readable ``detail`` string, and faster than ``model_validate``
-on the hot path) and :mod:`.answers` writes answers itself. Routes point at these
-models with ``openapi_extra`` (request bodies, through :func:`request_body`) and ``responses=``
-(answers), so a reader of ``/docs`` sees every field, and :func:`add_request_schemas` puts the
-request models into the document's components.
+**One description of each request body.** :class:`JobSubmission` and :class:`BatchSubmission`
+are what the routes validate a body with (:func:`.checks.job_of`, :func:`.checks.batch_of`) and
+what ``/docs`` shows, so the page cannot drift from what the server accepts. A body that does not
+fit is a 422 whose ``detail`` is one sentence naming the field, written from the field's own
+``description`` (:func:`detail_of`): ``'nshots' must be a positive integer or null ..., not
+10.5``. What depends on the server's state (the device's shot limit, the user's projects, the
+circuit itself, read by the hand-written circuit readers) is checked after, in :mod:`.checks`,
+and refused with 400.
+
+The routes read the body themselves (:func:`.checks.read_body` stops at the size limit before the
+rest arrives; pydantic-core's parser refuses NaN and bounds nesting) and then call
+``model_validate`` on the parsed object, rather than taking the model as a handler parameter:
+FastAPI would read the whole body first and parse it with ``json.loads``. So routes point at the
+models with ``openapi_extra`` (:func:`request_body`) and ``responses=`` (answers), and
+:func:`add_request_schemas` puts the request models into the document's components. Answers are
+written by :mod:`.answers`; their models here document them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from qibo_client.protocol import (
     DEFAULT_DEVICE,
     DEFAULT_PROJECT,
     MAX_BATCH_JOBS,
+    TEMPLATES_PATH,
     Status,
 )
 
 _REF = "#/components/schemas/{model}"
+#: An explicit ``seed`` is a 32-bit unsigned integer (what numpy and qibo take everywhere).
+MAX_SEED = 2**32 - 1
+#: How much of a refused value a ``detail`` repeats.
+_SHOWN_CHARS = 60
+_NOT_A_JOB = "a JSON object with 'circuit' and 'nshots'"
+_NOT_A_BATCH = 'body must be a JSON object {"jobs": [job, ...]}'
+_Text = Annotated[str, Field(min_length=1)]
+
+
+def _whole(value: Any) -> Any:
+    """``10.0`` as ``10``: JSON Schema's ``integer`` is any whole number, so ours is too."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+#: A JSON integer: a whole number (``10`` or ``10.0``), not ``10.5``, ``"10"`` or ``true``.
+#: (Bounds go before the validator, as ``Annotated[int, Field(ge=1), _WHOLE]``: after it, the
+#: schema would not show them as ``minimum``.)
+_WHOLE = BeforeValidator(_whole)
+
+
+def _given(*names: str, absent: str | None = None) -> dict[str, Any]:
+    """A JSON-schema branch: ``names`` present and not null, ``absent`` absent or null."""
+    shapes: dict[str, Any] = {name: {"not": {"type": "null"}} for name in names}
+    if absent is not None:
+        shapes[absent] = {"type": "null"}
+    return {"required": list(names), "properties": shapes}
+
+
+#: A job's circuit, when it names no template (a template, when given, wins).
+_CIRCUIT = _given("circuit", absent="template")
 
 
 class JobSubmission(BaseModel):
-    """The body of ``POST /api/jobs/`` (and each entry of a batch)."""
+    """The body of ``POST /api/jobs/``: a circuit, or a template and its parameter values.
 
-    circuit: str | dict[str, Any] = Field(
-        description="OpenQASM 2.0 text, or qibo's circuit.raw (the object, or it as JSON text)"
+    Each ``description`` says what the field must be: a refusal quotes it. Strict: JSON's types
+    as sent (``10.5`` or ``"100"`` shots, ``1`` for ``true`` are mistakes, not conversions). Fields
+    the server does not know are ignored, as the protocol asks.
+    """
+
+    model_config = ConfigDict(
+        strict=True,
+        # What the model validator asks, said in the schema too: a circuit, or a template.
+        json_schema_extra={"anyOf": [_CIRCUIT, _given("template", "parameters")]},
     )
-    nshots: int | None = Field(None, ge=1, description="shots; null: the device's default")
-    device: str = Field(DEFAULT_DEVICE, description="a device of /api/projectquotas/")
-    project: str = Field(DEFAULT_PROJECT, description="one of your projects")
-    verbatim: bool = Field(False, description="run as written: no transpilation (hardware)")
-    seed: int | None = Field(
+
+    circuit: str | dict[str, Any] | None = Field(
         None,
-        ge=0,
-        le=2**32 - 1,
-        description="seed of the simulation's random draws; null: derived from the job's pid",
+        description="OpenQASM 2.0 text, or qibo's circuit.raw as a JSON object (or as JSON text)",
     )
+    nshots: Annotated[int, Field(ge=1), _WHOLE] | None = Field(
+        None, description="a positive integer, or null for the device's default"
+    )
+    device: _Text | None = Field(
+        DEFAULT_DEVICE,
+        description=f"a device name of /api/projectquotas/ (text), or null for {DEFAULT_DEVICE}",
+    )
+    project: _Text | None = Field(
+        DEFAULT_PROJECT,
+        description=f"a project name of yours (text), or null for {DEFAULT_PROJECT}",
+    )
+    verbatim: bool | None = Field(
+        False,
+        description="true (run as written, without transpilation: hardware) or false",
+    )
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED), _WHOLE] | None = Field(
+        None,
+        description=f"an integer from 0 to {MAX_SEED} seeding the simulation's random draws, or "
+        "null for one derived from the job's pid",
+    )
+    initial_state: (
+        list[float | Annotated[list[float], Field(min_length=2, max_length=2)]] | None
+    ) = Field(
+        None,
+        description="a state vector to start from: 2**nqubits amplitudes (numbers or "
+        "[re, im] pairs), with the circuit as circuit.raw, on a simulator",
+    )
+    template: _Text | None = Field(
+        None,
+        description=f"the id of a template you PUT to {TEMPLATES_PATH}{{id}}/ (the job then "
+        "sends 'parameters' instead of 'circuit')",
+    )
+    parameters: list[float] | str | None = Field(
+        None,
+        description="the template's parameter values: a list of numbers, or their packed text",
+    )
+
+    @model_validator(mode="after")
+    def _circuit_or_template(self) -> JobSubmission:
+        if self.template is not None:
+            if self.parameters is None and not self._shares_parameters():
+                raise PydanticCustomError(
+                    "job", "'parameters' is missing: a job that names a 'template' sends its values"
+                )
+        elif self.circuit is None:
+            raise PydanticCustomError(
+                "job", "'circuit' is missing: send OpenQASM 2.0 text or circuit.raw"
+            )
+        return self
+
+    def _shares_parameters(self) -> bool:
+        return False
+
+
+class BatchJob(JobSubmission):
+    """One job of a batch: a single job's fields, and ``parameters_of``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                _CIRCUIT,
+                _given("template", "parameters"),
+                _given("template", "parameters_of"),
+            ]
+        }
+    )
+
+    parameters_of: Annotated[int, _WHOLE] | None = Field(
+        None,
+        description="the index of an earlier job of the batch with 'parameters', whose values "
+        "this job takes instead of its own (the measurement groups of one evaluation)",
+    )
+
+    def _shares_parameters(self) -> bool:
+        return self.parameters_of is not None
 
 
 class BatchSubmission(BaseModel):
     """The body of ``POST /api/jobs/batch/``: all of its jobs are accepted, or none."""
 
-    jobs: list[JobSubmission] = Field(min_length=1, max_length=MAX_BATCH_JOBS)
+    model_config = ConfigDict(strict=True)
+
+    jobs: list[BatchJob] = Field(
+        min_length=1, max_length=MAX_BATCH_JOBS, description=f"1 to {MAX_BATCH_JOBS} jobs"
+    )
+
+
+def detail_of(error: ValidationError, payload: Any) -> str:
+    """One sentence for the first mistake: the field, what it must be, what was sent.
+
+    A job of a batch is named by its index (``jobs[3]: 'nshots' must be ...``).
+    """
+    first = error.errors(include_url=False)[0]
+    loc, kind = first["loc"], first["type"]
+    prefix = ""
+    if loc[:1] == ("jobs",) and len(loc) > 1 and isinstance(loc[1], int):
+        prefix, loc = f"jobs[{loc[1]}]: ", loc[2:]
+        payload = payload["jobs"][first["loc"][1]]
+    elif error.title == BatchSubmission.__name__:
+        if kind in ("too_short", "too_long"):
+            return f"'jobs' must hold 1 to {MAX_BATCH_JOBS} jobs, not {len(first['input'])}"
+        return _NOT_A_BATCH
+    if not loc:
+        if kind == "model_type":
+            return f"{prefix}a job must be {_NOT_A_JOB}" if prefix else f"body must be {_NOT_A_JOB}"
+        return prefix + first["msg"]
+    name = str(loc[0])
+    field = BatchJob.model_fields[name]
+    value = payload.get(name) if isinstance(payload, dict) else first["input"]
+    return f"{prefix}'{name}' must be {field.description}, not {value!r:.{_SHOWN_CHARS}}"
 
 
 class User(BaseModel):
@@ -186,7 +334,7 @@ _REFERENCED_MODELS: tuple[type[BaseModel], ...] = (
 
 
 def request_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` documenting ``model`` as the JSON body (read by hand, not by FastAPI)."""
+    """``openapi_extra`` documenting ``model`` as the JSON body (validated by the route itself)."""
     schema = {"$ref": _REF.format(model=model.__name__)}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 

@@ -195,18 +195,16 @@ class TemplateBook:
             book.move_to_end(template_id)  # type: ignore[union-attr]
         return template
 
-    def job(self, user_id: int, payload: dict[str, Any]) -> tuple[ServerTemplate, list[Any], str]:
+    def job(
+        self, user_id: int, template_id: str, given: Any
+    ) -> tuple[ServerTemplate, list[Any], str]:
         """A template job's template, its values and the circuit JSON to store.
 
         Raises UnknownTemplate, or ValueError for values of the wrong count or kind.
         """
-        template_id = payload["template"]
-        if not isinstance(template_id, str):
-            raise ValueError("'template' must be a template id (text)")
         template = self.get(user_id, template_id)
         if template is None:
             raise UnknownTemplate(template_id)
-        given = payload.get("parameters")
         values = check_values(given, template.nparams)
         template.uses[0] += 1
         # Stored as given: packed text as it came (base64 needs no escaping), a list through

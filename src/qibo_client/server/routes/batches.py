@@ -6,8 +6,6 @@ be; the batch's ``Idempotency-Key`` names them as ``key + "\\n" + index``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
@@ -17,9 +15,9 @@ from qibo_client.server.answers import batch_answer, json_response
 from qibo_client.server.checks import (
     BATCH_BODY_FACTOR,
     CheckedJob,
+    batch_of,
     check_job,
     check_room,
-    check_shape,
     idempotency_key,
     parse_body,
     prefer_wait,
@@ -33,6 +31,7 @@ from qibo_client.server.schemas import (
     SUBMIT_ERRORS,
     BatchAnswer,
     BatchSubmission,
+    JobSubmission,
     request_body,
 )
 from qibo_client.server.state import ServerState
@@ -57,36 +56,16 @@ BATCH_QUERY = [
 ]
 
 
-def shared_parameters(items: list[Any], index: int, item: Any) -> Any:
-    """A template job that says ``"parameters_of": k`` takes the values of the batch's job k
-    (an earlier one with its own): the measurement groups of one evaluation share them."""
-    if not isinstance(item, dict) or "parameters_of" not in item:
-        return item
-    source = item["parameters_of"]
-    if (
-        isinstance(source, bool)
-        or not isinstance(source, int)
-        or not 0 <= source < index
-        or not isinstance(items[source], dict)
-        or "parameters" not in items[source]
-    ):
-        raise refuse(422, "'parameters_of' must name an earlier job of the batch with parameters")
-    rest = {name: value for name, value in item.items() if name != "parameters_of"}
-    return {**rest, "parameters": items[source]["parameters"]}
-
-
 def check_batch(
-    state: ServerState, user: User, items: list[Any], key: str | None
+    state: ServerState, user: User, jobs: list[JobSubmission], key: str | None
 ) -> list[CheckedJob]:
     """Every job of a batch checked as a single one; a refusal names the job (``jobs[3]: ...``)."""
     checked = []
-    for index, item in enumerate(items):
+    for index, job in enumerate(jobs):
         try:
-            item = shared_parameters(items, index, item)
-            check_shape(item)
             job_key = None if key is None else f"{key}\n{index}"
             checked.append(
-                check_job(state.devices, user, item, job_key, state.profile, state.templates)
+                check_job(state.devices, user, job, job_key, state.profile, state.templates)
             )
         except HTTPException as err:
             raise refuse(err.status_code, f"jobs[{index}]: {err.detail}") from err
@@ -101,12 +80,7 @@ def check_batch(
 async def submit_batch(request: Request, state: State, user: CurrentUser) -> Response:
     """Queue several jobs, all or none; with ``Prefer: wait=S``, held until all end."""
     limit = state.config.max_body_bytes * BATCH_BODY_FACTOR
-    payload = parse_body(await read_body(request, limit))
-    if not isinstance(payload, dict) or not isinstance(payload.get("jobs"), list):
-        raise refuse(422, 'body must be a JSON object {"jobs": [job, ...]}')
-    items: list[Any] = payload["jobs"]
-    if not 0 < len(items) <= MAX_BATCH_JOBS:
-        raise refuse(422, f"'jobs' must hold 1 to {MAX_BATCH_JOBS} jobs, not {len(items)}")
+    items = batch_of(parse_body(await read_body(request, limit)))
     key = idempotency_key(request)
     wait = prefer_wait(request)
 

@@ -18,8 +18,8 @@ from qibo_client.server.answers import DELETED, job_response, job_summary, json_
 from qibo_client.server.checks import (
     check_job,
     check_room,
-    check_shape,
     idempotency_key,
+    job_of,
     parse_body,
     prefer_wait,
     read_body,
@@ -88,10 +88,7 @@ def owned(state: ServerState, pid: str, user: User) -> sqlite3.Row:
 async def submit(request: Request, state: State, user: CurrentUser) -> Response:
     """Queue one job. ``Idempotency-Key`` makes a retry return the first job; ``Prefer: wait=S``
     holds the answer until the job ends (at most S seconds)."""
-    payload = parse_body(await read_body(request, state.config.max_body_bytes))
-    if not isinstance(payload, dict):
-        raise refuse(422, "body must be a JSON object with 'circuit' and 'nshots'")
-    check_shape(payload)
+    job = job_of(parse_body(await read_body(request, state.config.max_body_bytes)))
     profile = state.profile
     key = idempotency_key(request) if profile.idempotency else None
     wait = prefer_wait(request) if profile.holds else None
@@ -100,7 +97,7 @@ async def submit(request: Request, state: State, user: CurrentUser) -> Response:
     pid = store.find_idempotent(user.id, key) if key else None
     queued = pid is None
     if pid is None:
-        checked = check_job(state.devices, user, payload, key, profile, state.templates)
+        checked = check_job(state.devices, user, job, key, profile, state.templates)
         check_room(store.count_queued(user.id), state.config.max_queued_per_user, 1)
         pid = store.insert_job(checked.new)
         state.runner.submit(checked.task(pid))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from qibo_client.protocol import TEMPLATES_PATH
+from qibo_client.protocol import TEMPLATE_FORMAT, TEMPLATES_PATH
 from qibo_client.server.answers import json_response
 from qibo_client.server.checks import read_body, refuse
 from qibo_client.server.deps import CurrentUser, State
@@ -20,6 +20,23 @@ from qibo_client.server.templates import TemplateBook
 router = APIRouter(tags=["templates"])
 
 TEMPLATE_PATH = f"{TEMPLATES_PATH}{{template_id}}/"
+#: The body, documented: a circuit's structure, read as bytes (its SHA-256 is the id) by the
+#: hand-written reader of circuits (:func:`.templates.parse_structure`), not by a request model.
+STRUCTURE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": f'a circuit structure, {{"format": "{TEMPLATE_FORMAT}", '
+                    '"nqubits", "gates", "measurements"}: see docs/protocol.md, "Templates". '
+                    "The id in the path is the SHA-256 of these bytes.",
+                }
+            }
+        },
+    }
+}
 
 
 def book_of(state: ServerState) -> TemplateBook:
@@ -30,6 +47,7 @@ def book_of(state: ServerState) -> TemplateBook:
 
 @router.put(
     TEMPLATE_PATH,
+    openapi_extra=STRUCTURE_BODY,
     responses={
         200: {"description": "already kept: nothing parsed"},
         201: {"description": "parsed and kept"},
