@@ -198,7 +198,7 @@ JSON_VALUES = st.recursive(
 JOB_FIELDS = [*sorted(properties("BatchJob")), "unknown"]
 
 
-@settings(derandomize=True, max_examples=300)
+@settings(derandomize=True, max_examples=300, deadline=None)
 @given(
     st.dictionaries(st.sampled_from(JOB_FIELDS), JSON_VALUES | st.sampled_from([BELL, TEMPLATE]))
 )
