@@ -64,7 +64,6 @@ BATCH_GET = _read("batch-get", "/api/jobs/batch/?pids=...")
 TEMPLATES = _read("templates", "/api/templates/")
 DISK_QUOTA = _read("disk-quota", "/api/disk_quota/")
 PROJECT_QUOTAS = _read("project-quotas", "/api/projectquotas/")
-ACCOUNTS_ME = _read("accounts-me", "/api/accounts/me/")
 DELETE = RequestKind(
     "delete",
     "DELETE",
@@ -117,7 +116,6 @@ KINDS: tuple[RequestKind, ...] = (
     TEMPLATES,
     DISK_QUOTA,
     PROJECT_QUOTAS,
-    ACCOUNTS_ME,
     DELETE,
     BULK_DELETE,
     SUBMIT,
