@@ -96,6 +96,11 @@ class FaultServer:
         with self._lock:
             self._always[path] = play
 
+    def otherwise(self, play: Play) -> None:
+        """Requests to any path with nothing queued or fixed are answered by ``play``."""
+        with self._lock:
+            self._fallback = play
+
     def seen(self, path: str) -> int:
         """How many requests reached ``path``."""
         with self._lock:

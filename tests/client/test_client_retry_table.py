@@ -168,8 +168,9 @@ DRIVES: dict[str, Drive] = {
     "submit": Drive(
         lambda w: JOBS_PATH,
         lambda w: w.api.submit(JOB),
-        lambda w, out: [job["pid"] for job in w.direct.list_jobs()] == [out["pid"]]
-        or pytest.fail(str(out)),
+        lambda w, out: (
+            [job["pid"] for job in w.direct.list_jobs()] == [out["pid"]] or pytest.fail(str(out))
+        ),
         jobs=1,
     ),
     "submit-batch": Drive(
