@@ -13,6 +13,9 @@ service) gets the base protocol alone: ``circuit.raw``, plain polling, batches o
 and no re-sending of a POST that may have reached it. Only a client that skipped the version check
 learns holds and batches by trying them.
 Templates (:mod:`qibo_client.encoding`) are used only where a server lists them.
+
+Every request names its kind, a row of :mod:`qibo_client.retries`, through :meth:`ServerApi.call`:
+that row and what this server lists decide whether the transport may send it again.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qibo_client import retries
 from qibo_client.config import MalformedResponseError
 from qibo_client.protocol import (
     ACCOUNTS_ME_PATH,
@@ -97,6 +101,18 @@ class ServerFeatures:
         """``"qasm"`` where the server says it takes QASM, else ``"raw"``."""
         return CIRCUIT_QASM if self.qasm else CIRCUIT_RAW
 
+    def honours(self, extension: str) -> bool:
+        """Whether this server is known to honour ``extension`` (unknown counts as no)."""
+        known = {
+            EXTENSION_WAIT: self.holds,
+            EXTENSION_BATCH: self.batches,
+            EXTENSION_QASM: self.qasm,
+            EXTENSION_IDEMPOTENCY: self.idempotency,
+            EXTENSION_INITIAL_STATE: self.initial_states,
+            EXTENSION_TEMPLATES: self.templates,
+        }
+        return known.get(extension) is True
+
     def learn_holds(self, supported: bool) -> None:
         """Record what a held request showed (ignored when the server listed its extensions)."""
         if not self.listed:
@@ -136,14 +152,20 @@ class ServerApi:
     def close(self) -> None:
         self.session.close()
 
+    def call(self, kind: retries.RequestKind, path: str, **options: Any) -> Any:
+        """Send a request of ``kind`` (its row of :mod:`qibo_client.retries` resolved for this
+        server says whether it may be sent again); ``options`` go to the session's ``call``."""
+        resendable = kind.resendable(self.features.honours)
+        return self.session.call(kind.method, path, idempotent=resendable, kind=kind, **options)
+
     def version(self) -> dict[str, Any]:
-        return check_response_has_keys(self.session.call("GET", VERSION_PATH), ())
+        return check_response_has_keys(self.call(retries.VERSION, VERSION_PATH), ())
 
     def submit(
         self, job: dict[str, Any], *, hold: float = 0.0, idempotency_key: str | None = None
     ) -> Any:
         """``POST /api/jobs/``; ``hold`` > 0 asks the server to answer when the job ends."""
-        return self._post(JOBS_PATH, job, hold, idempotency_key)
+        return self._post(retries.SUBMIT, JOBS_PATH, job, hold, idempotency_key)
 
     def submit_batch(
         self,
@@ -153,35 +175,30 @@ class ServerApi:
         idempotency_key: str | None = None,
     ) -> Any:
         """``POST /api/jobs/batch/`` (extension): all the jobs queued, or none."""
-        return self._post(BATCH_PATH, {"jobs": list(jobs)}, hold, idempotency_key)
+        body = {"jobs": list(jobs)}
+        return self._post(retries.SUBMIT_BATCH, BATCH_PATH, body, hold, idempotency_key)
 
-    def _post(self, path: str, body: Any, hold: float, key: str | None) -> Any:
+    def _post(
+        self, kind: retries.RequestKind, path: str, body: Any, hold: float, key: str | None
+    ) -> Any:
         seconds = _hold(hold)
         headers = {IDEMPOTENCY_HEADER: key or uuid.uuid4().hex}
         if seconds > 0:
             headers[PREFER_HEADER] = f"wait={seconds:.3g}"
         # Re-sent after it may have reached the server only where the server lists idempotency
-        # keys; anywhere else a second POST could queue (and bill) the job twice.
-        response = self.session.call(
-            "POST",
-            path,
-            json_body=body,
-            headers=headers,
-            extra_read=seconds,
-            idempotent=self.features.idempotency is True,
-        )
+        # keys (the row of ``kind``); anywhere else a second POST could queue the job twice.
+        response = self.call(kind, path, json_body=body, headers=headers, extra_read=seconds)
         return parse_json(response)
 
     def put_template(self, template_id: str, structure: bytes) -> Any:
         """``PUT /api/templates/{id}/`` (extension): a circuit structure, as its exact bytes."""
         headers = {"Content-Type": "application/json"}
-        return parse_json(
-            self.session.call("PUT", template_path(template_id), data=structure, headers=headers)
-        )
+        path = template_path(template_id)
+        return parse_json(self.call(retries.TEMPLATE_PUT, path, data=structure, headers=headers))
 
     def list_templates(self) -> Any:
         """``GET /api/templates/`` (extension): this user's templates and how they were used."""
-        return parse_json(self.session.call("GET", TEMPLATES_PATH))
+        return parse_json(self.call(retries.TEMPLATES, TEMPLATES_PATH))
 
     def get_job(self, pid: str, *, hold: float = 0.0, max_bytes: int | None = None) -> Any:
         """``GET /api/jobs/{pid}/``; ``hold`` > 0 lets the server answer when the job ends.
@@ -190,8 +207,8 @@ class ServerApi:
         """
         seconds = _hold(hold)
         params = {"wait": f"{seconds:.3g}"} if seconds > 0 else None
-        response = self.session.call(
-            "GET",
+        response = self.call(
+            retries.JOB,
             job_path(pid),
             params=params,
             extra_read=seconds,
@@ -206,42 +223,44 @@ class ServerApi:
         params = {"pids": ",".join(pids)}
         if seconds > 0:
             params["wait"] = f"{seconds:.3g}"
-        response = self.session.call(
-            "GET", BATCH_PATH, params=params, extra_read=seconds, job_url=True
+        response = self.call(
+            retries.BATCH_GET, BATCH_PATH, params=params, extra_read=seconds, job_url=True
         )
         return parse_json(response)
 
     def download(self, pid: str) -> bytes:
         """``GET /api/jobs/{pid}/download/``: the result archive."""
-        return self.session.call("GET", job_path(pid, "download/"), job_url=True).content
+        return self.call(retries.DOWNLOAD, job_path(pid, "download/"), job_url=True).content
 
     def delete(self, pid: str) -> None:
         """``DELETE /api/jobs/{pid}/`` (the server cancels a job still queued or running)."""
-        self.session.call("DELETE", job_path(pid), job_url=True)
+        self.call(retries.DELETE, job_path(pid), job_url=True)
 
     def list_jobs(self) -> list[Any]:
-        body = parse_json(self.session.call("GET", JOBS_PATH))
+        body = parse_json(self.call(retries.JOBS, JOBS_PATH))
         if not isinstance(body, list):
             raise MalformedResponseError("The job list is not a JSON list")
         return body
 
     def bulk_delete(self) -> list[str]:
-        body = check_response_has_keys(self.session.call("DELETE", BULK_DELETE_PATH), ("deleted",))
+        body = check_response_has_keys(
+            self.call(retries.BULK_DELETE, BULK_DELETE_PATH), ("deleted",)
+        )
         return [str(pid) for pid in body["deleted"]]
 
     def accounts_me(self) -> dict[str, Any]:
         """``GET /api/accounts/me/`` (2026 generation): ``{"email"}`` of the token's user."""
-        return check_response_has_keys(self.session.call("GET", ACCOUNTS_ME_PATH), ("email",))
+        return check_response_has_keys(self.call(retries.ACCOUNTS_ME, ACCOUNTS_ME_PATH), ("email",))
 
     def disk_quota(self) -> dict[str, Any]:
         """``GET /api/disk_quota/``: one object (2026) or a list holding it (0.2.4 read ``[0]``)."""
-        body = parse_json(self.session.call("GET", DISK_QUOTA_PATH))
+        body = parse_json(self.call(retries.DISK_QUOTA, DISK_QUOTA_PATH))
         if isinstance(body, list) and body:
             body = body[0]
         return check_response_has_keys(body, ("kbs_left", "kbs_max"))
 
     def project_quotas(self) -> list[dict[str, Any]]:
-        body = parse_json(self.session.call("GET", PROJECT_QUOTAS_PATH))
+        body = parse_json(self.call(retries.PROJECT_QUOTAS, PROJECT_QUOTAS_PATH))
         if not isinstance(body, list):
             raise MalformedResponseError("The project quotas are not a JSON list")
         return [check_response_has_keys(item, ("project", "partition")) for item in body]

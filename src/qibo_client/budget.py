@@ -7,15 +7,20 @@ into one deadline per call, enforced by the library's own hooks rather than a lo
 
 - :class:`CallBudget` is the deadline of the call in progress (``None``: no overall deadline),
   the time after which no retry starts (always set: without a deadline, retries stop after
-  :data:`UNBOUNDED_RETRY_BUDGET`), and whether the request may be sent again once it may have
-  reached the server. ``ApiSession.call`` sets it in a context variable for the length of the
-  call: urllib3's retry object is shared by every call of a session (it is mounted once on the
-  adapter), so the per-call facts travel beside it, not inside it. Context variables are per
-  thread, so concurrent calls on one session never see each other's budget.
+  :data:`UNBOUNDED_RETRY_BUDGET`), whether the request may be sent again once it may have
+  reached the server (its row in :mod:`qibo_client.retries`), and whether refused connections are
+  a restart to ride (the server answered this session before). ``ApiSession.call`` sets it in a
+  context variable for the length of the call: urllib3's retry object is shared by every call of
+  a session (it is mounted once on the adapter), so the per-call facts travel beside it, not
+  inside it. Context variables are per thread, so concurrent calls on one session never see each
+  other's budget.
 - :class:`BoundedRetry` is urllib3's ``Retry`` that stops retrying when the budget is spent, cuts
-  backoff and ``Retry-After`` to what is left (and gives up at once when the server asks for a
-  pause longer than that: waiting for a retry that can never happen only hides the answer), and
-  re-sends a request that may have reached the server only when the call says it is safe.
+  backoff to what is left, honours ``Retry-After`` exactly (0: at once; a decimal too) when it
+  fits and gives up at once when the server asks for a pause longer than the time left (waiting
+  for a retry that can never happen only hides the answer; the budget keeps both figures for the
+  message), re-sends a request that may have reached the server only when the call says it is
+  safe, and retries refused connections to a server met before until the deadline, pausing at
+  most :data:`RESTART_PAUSE` between tries.
 - :class:`DeadlineTimeout` is urllib3's ``Timeout`` whose connect and read timeouts never exceed
   the time left, so no single socket wait outlives the deadline.
 - :func:`read_body` reads an answer in pieces, checking the deadline and a size limit between
@@ -31,8 +36,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ResponseError
-from urllib3.util.retry import Retry
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.util.retry import RequestHistory, Retry
 from urllib3.util.timeout import Timeout
 
 #: Without a client timeout, no retry of a call starts after this many seconds.
@@ -43,9 +48,12 @@ UNBOUNDED_READ_TIMEOUT = 60.0
 MIN_SOCKET_TIMEOUT = 0.01
 #: Bytes asked per read of an answer's body.
 READ_CHUNK = 64 * 1024
+#: Longest pause between two connects to a restarting server: it is back within a second or so,
+#: and each try costs a refused SYN on loopback or one round trip.
+RESTART_PAUSE = 0.25
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class CallBudget:
     """The limits of one call; times are ``time.monotonic()`` values."""
 
@@ -55,9 +63,15 @@ class CallBudget:
     idempotent: bool
     #: The configured timeout, for messages.
     timeout: float | None = None
+    #: Refused connections are a restart of a server met before: retried until the deadline.
+    rides_restarts: bool = False
+    #: (seconds asked by ``Retry-After``, seconds left) when a pause was refused as too long.
+    refused_pause: tuple[float, float] | None = None
 
     @classmethod
-    def start(cls, timeout: float | None, extra: float, idempotent: bool) -> CallBudget:
+    def start(
+        cls, timeout: float | None, extra: float, idempotent: bool, rides_restarts: bool = False
+    ) -> CallBudget:
         """The budget of a call starting now; ``extra`` is a hold the server was asked for.
 
         A cap set by :func:`capped` (a wait's own deadline) shortens it further.
@@ -68,8 +82,9 @@ class CallBudget:
         if cap is not None:
             deadline = cap if deadline is None else min(deadline, cap)
         if deadline is None:
-            return cls(None, now + UNBOUNDED_RETRY_BUDGET + extra, idempotent, None)
-        return cls(deadline, deadline, idempotent, max(0.0, deadline - now))
+            until = now + UNBOUNDED_RETRY_BUDGET + extra
+            return cls(None, until, idempotent, None, rides_restarts)
+        return cls(deadline, deadline, idempotent, max(0.0, deadline - now), rides_restarts)
 
     def left(self) -> float:
         """Seconds before the deadline (infinite without one)."""
@@ -129,8 +144,10 @@ def leave(token: contextvars.Token[CallBudget | None]) -> None:
 class BoundedRetry(Retry):
     """urllib3's ``Retry``, held to the current call's :class:`CallBudget`.
 
-    ``max_retry_after`` caps any server's ``Retry-After`` even without a deadline. Outside a call
-    (no current budget) it behaves as its parent with that cap.
+    Inside a call, the budget (the request's row in :mod:`qibo_client.retries`) decides what may
+    be sent again, whatever the method: ``allowed_methods`` applies only to requests sent outside
+    :meth:`~qibo_client.transport.ApiSession.call`, where the method's usual meaning decides.
+    ``max_retry_after`` caps any server's ``Retry-After`` even without a deadline.
     """
 
     def __init__(self, *args: Any, max_retry_after: float = 30.0, **kwargs: Any) -> None:
@@ -145,6 +162,10 @@ class BoundedRetry(Retry):
     def is_exhausted(self) -> bool:
         budget = current()
         return super().is_exhausted() or (budget is not None and budget.retry_left() <= 0)
+
+    def _is_method_retryable(self, method: str) -> bool:
+        # Inside a call the budget decides (is_retry, increment); the method says nothing there.
+        return current() is not None or super()._is_method_retryable(method)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         budget = current()
@@ -168,26 +189,66 @@ class BoundedRetry(Retry):
     ) -> BoundedRetry:
         budget = current()
         if budget is not None:
-            if (
-                error is not None
-                and not budget.idempotent
-                and not isinstance(error, ConnectTimeoutError)
-            ):
+            if error is not None and self._is_connection_error(error):
+                if budget.rides_restarts:
+                    return self._ride_restart(budget, method, url, error, _pool)
+            elif error is not None and not budget.idempotent:
                 # Anything but a failed connect may have reached the server: no resend.
                 raise error
             if response is not None:
-                asked = super().get_retry_after(response)
-                if asked is not None and asked > min(budget.retry_left(), self.max_retry_after):
+                asked = self.asked_pause(response)
+                left = min(budget.retry_left(), self.max_retry_after)
+                if asked is not None and asked > left:
                     # Waiting for an attempt that could never happen would only hide the answer.
+                    budget.refused_pause = (asked, max(0.0, budget.retry_left()))
                     raise MaxRetryError(_pool, url or "", ResponseError("Retry-After too long"))
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
+    def _ride_restart(
+        self, budget: CallBudget, method: str | None, url: str | None, error: Exception, pool: Any
+    ) -> BoundedRetry:
+        """A refused connect to a server met before: try again until the deadline, uncounted."""
+        if budget.retry_left() <= 0:
+            raise MaxRetryError(pool, url or "", error) from error
+        history = (*self.history, RequestHistory(method, url, error, None, None))
+        return self.new(history=history)
+
     def get_backoff_time(self) -> float:
-        return _cut(super().get_backoff_time())
+        seconds = super().get_backoff_time()
+        budget = current()
+        last = self.history[-1].error if self.history else None
+        riding = budget is not None and budget.rides_restarts
+        if riding and last is not None and self._is_connection_error(last):
+            seconds = min(seconds, RESTART_PAUSE)
+        return _cut(seconds)
+
+    def asked_pause(self, response: Any) -> float | None:
+        """The pause the server's ``Retry-After`` asks for, in seconds; None without a readable
+        one (integer or decimal seconds, or an HTTP date)."""
+        value = response.headers.get("Retry-After")
+        if value is None:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                return super().parse_retry_after(value)
+            except InvalidHeader:
+                return None
+        return seconds if seconds >= 0 and seconds != float("inf") else None
 
     def get_retry_after(self, response: Any) -> float | None:
-        seconds = super().get_retry_after(response)
+        seconds = self.asked_pause(response)
         return None if seconds is None else _cut(min(seconds, self.max_retry_after))
+
+    def sleep_for_retry(self, response: Any) -> bool:
+        """Pause as the server asked, exactly: ``Retry-After: 0`` retries at once."""
+        seconds = self.get_retry_after(response)
+        if seconds is None:
+            return False
+        if seconds > 0:
+            time.sleep(seconds)
+        return True
 
 
 def _cut(seconds: float) -> float:
@@ -255,6 +316,7 @@ def read_body(raw: Any, budget: CallBudget, limit: int) -> bytes:
 
 
 __all__ = [
+    "RESTART_PAUSE",
     "UNBOUNDED_READ_TIMEOUT",
     "UNBOUNDED_RETRY_BUDGET",
     "BodyTooLarge",

@@ -7,6 +7,12 @@
 else goes whole, in the format the client picks (``Client.encode``), exactly as before. Against
 a server that lists no templates (TII's service, the ``tii`` profile) nothing changes.
 
+A template pays only where it is used again: its ``PUT`` is one more request (one more that can
+fail) before the job. So a circuit goes as a template only when it has parameters (a variational
+loop sends its shape again with new angles) or when this client has seen its structure before; a
+one-off circuit without parameters (a Bell pair) is one request, the whole circuit, as before
+templates.
+
 A server forgets templates (it keeps a bounded number per user). A job naming one it no longer has
 is refused with 409 ``unknown_template`` before anything is queued; :meth:`JobEncoder.send`
 answers that by sending the structures of that request again and the request once more, so the
@@ -16,13 +22,14 @@ user never sees it.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from qibo_client.api import ServerApi
 from qibo_client.config import QiboApiError
 from qibo_client.protocol import UNKNOWN_TEMPLATE, pack_parameters
-from qibo_client.templates import Template, TemplateCache
+from qibo_client.templates import CACHE_SIZE, Template, TemplateCache
 
 logger = logging.getLogger("qibo_client.templates")
 
@@ -43,6 +50,8 @@ class JobEncoder:
         self.enabled = enabled
         self.cache = TemplateCache()
         self._sent: dict[str, Template] = {}
+        #: Ids of parameterless structures sent whole once (least recently seen first out).
+        self._once: OrderedDict[str, None] = OrderedDict()
 
     @property
     def active(self) -> bool:
@@ -59,8 +68,21 @@ class JobEncoder:
             return None
         template, values = found
         if template.template_id not in self._sent:
+            if not self._pays(template):
+                return None
             self._put(template)
         return {"template": template.template_id, "parameters": pack_parameters(values)}
+
+    def _pays(self, template: Template) -> bool:
+        """Whether a template not yet sent pays: parameters, or a structure seen before."""
+        if template.nparams:
+            return True
+        seen = template.template_id in self._once
+        self._once[template.template_id] = None
+        self._once.move_to_end(template.template_id)
+        if len(self._once) > CACHE_SIZE:
+            self._once.popitem(last=False)
+        return seen
 
     def _put(self, template: Template) -> None:
         self.api.put_template(template.template_id, template.structure)

@@ -56,16 +56,20 @@ def _detail(response: requests.Response) -> str:
         return "(an error body too deeply nested to show)"
 
 
-def _retry_after(response: requests.Response) -> str:
-    """A note on the server's ``Retry-After``, when it asked for a pause."""
+def _retry_after(response: requests.Response, note: str | None) -> str:
+    """A note on the server's ``Retry-After``: the transport's account of it (``note``: refused as
+    too long, or honoured in vain), else the bare request."""
     value = response.headers.get("Retry-After")
     if not value:
         return ""
-    return f" The server asks to retry after {value[:40]} s, past what this call could wait."
+    return note or f" The server asks to retry after {value[:40]} s."
 
 
-def error_from_response(response: requests.Response, *, job_url: bool = False) -> QiboApiError:
-    """Turn a non-2xx response into the error a user can act on."""
+def error_from_response(
+    response: requests.Response, *, job_url: bool = False, retry_note: str | None = None
+) -> QiboApiError:
+    """Turn a non-2xx response into the error a user can act on (``retry_note``: what the
+    transport made of its ``Retry-After``)."""
     status = response.status_code
     request = response.request
     method = (request.method or "") if request is not None else ""
@@ -88,12 +92,13 @@ def error_from_response(response: requests.Response, *, job_url: bool = False) -
         return RateLimitError(
             f"{method} {url}: the server asks to slow down (HTTP 429) and kept asking after "
             f"the retries. Try again later. Server said: {detail or 'too many requests'}"
-            + _retry_after(response),
+            + _retry_after(response, retry_note),
             **fields,
         )
     if status == 503 and response.headers.get("Retry-After"):
         message = f"{method} {url} failed with HTTP 503: {detail or 'service unavailable'}."
-        return QiboApiError(message + _retry_after(response), **fields)
+        message += _retry_after(response, retry_note)
+        return QiboApiError(message + (_MAYBE_QUEUED if method.upper() == "POST" else ""), **fields)
     if status >= 500 and method.upper() == "POST":
         message = f"{method} {url} failed with HTTP {status}: {detail or 'no detail given'}."
         return QiboApiError(message + _MAYBE_QUEUED, **fields)

@@ -10,12 +10,13 @@ connects, reads, retries, backoff and ``Retry-After`` all fit inside it, and the
 pieces so that a slow drip is cut at the deadline and an oversized answer is refused while it
 arrives, not after. Without a timeout, reads are still bounded and no retry starts after a minute.
 
-What is retried, and why it is safe: a failed connect (nothing was sent) always; a 429 always
-(the server refused the request unprocessed); for a request that is safe to repeat (``GET``,
-``DELETE``, and a ``POST`` the caller marks ``idempotent`` because the server honours its
-``Idempotency-Key``) also read errors, 502/503/504 and an answer cut off mid-body. A ``POST`` that
-may have reached the server is never sent twice otherwise: the error then says the job may or may
-not exist, and where to look.
+What is retried, and why it is safe, is one table: :mod:`qibo_client.retries`, a row per kind of
+request. A call names its kind (``ServerApi`` does; a call without one is judged by its method)
+and whether this server lists the kind's extension; :class:`qibo_client.budget.BoundedRetry`
+then retries a failed connect always (to a server this session has reached before, until the
+deadline: that is a restart), a 429 always, and, for a request that is safe to send again, also
+drops, 502/503/504 and an answer cut off mid-body. A ``POST`` that may have reached the server is
+never sent twice otherwise: the error then says the job may or may not exist, and where to look.
 
 Reading an answer's body (bounded JSON, error bodies -> typed errors, key checks) lives in
 :mod:`qibo_client.replies`; its names are re-exported here, where they always were.
@@ -38,7 +39,7 @@ import requests
 from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from qibo_client import __version__
+from qibo_client import __version__, retries
 from qibo_client import budget as _budget
 from qibo_client.config import (
     MalformedResponseError,
@@ -60,16 +61,16 @@ logger = logging.getLogger("qibo_client.transport")
 
 #: Seconds to establish a TCP/TLS connection (never more than the call has left).
 CONNECT_TIMEOUT = 10.0
-#: Attempts to connect again after a refused or failed connect: enough to ride a server's quick
-#: restart (pauses 0, 0.4, 0.8 s), short enough that a server that is down says so in about a
-#: second instead of several silent ones.
+#: Attempts to connect again after a refused or failed connect to a server this session has not
+#: reached yet: short enough that a wrong URL or a server that is down says so in about a second
+#: (pauses 0, 0.4, 0.8 s). A server reached before that refuses is restarting: its connects are
+#: retried until the deadline (:data:`qibo_client.budget.RESTART_PAUSE` apart).
 CONNECT_RETRIES = 3
 #: Statuses worth another attempt: rate limit and the "busy or restarting" family.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-#: Methods retried on a status or a read error (a POST only when the call says it is idempotent).
-RETRY_METHODS = frozenset({"GET", "DELETE", "POST"})
-#: Methods safe to send again after they may have reached the server, unless a call says otherwise.
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: Methods safe to send again after they may have reached the server, for a call that names no
+#: kind of request (:mod:`qibo_client.retries` decides for those that do).
+IDEMPOTENT_METHODS = retries.IDEMPOTENT_METHODS
 #: Longest pause a ``Retry-After`` may impose before the next attempt, in seconds.
 MAX_RETRY_AFTER = 30.0
 #: Largest answer body read (a million-outcome result is about 40 MB of JSON).
@@ -101,7 +102,8 @@ def default_retry(total: int = 5, backoff_factor: float = 0.2) -> Retry:
         backoff_factor=backoff_factor,
         backoff_max=10.0,
         status_forcelist=RETRY_STATUSES,
-        allowed_methods=RETRY_METHODS,
+        # Inside a call its kind decides (budget.BoundedRetry); outside one, the method's meaning.
+        allowed_methods=IDEMPOTENT_METHODS,
         respect_retry_after_header=True,
         # Hand the last response back instead of raising: it becomes a typed error with the detail.
         raise_on_status=False,
@@ -173,6 +175,8 @@ class ApiSession(requests.Session):
                 "Accept": "application/json",
             }
         )
+        #: True once this server has answered: from then on, refused connections are a restart.
+        self.reached = False
         adapter = DeadlineAdapter(max_retries=_bounded(retry or default_retry()), pool_maxsize=8)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
@@ -206,6 +210,7 @@ class ApiSession(requests.Session):
         extra_read: float = 0.0,
         job_url: bool = False,
         idempotent: bool | None = None,
+        kind: retries.RequestKind | None = None,
         max_bytes: int = MAX_RESPONSE_BYTES,
     ) -> requests.Response:
         """Send one request and return the 2xx response, body read, or raise the typed error.
@@ -216,27 +221,31 @@ class ApiSession(requests.Session):
         ``extra_read`` lengthens the deadline for requests the server holds on purpose
         (``?wait=S``, ``Prefer: wait=S``). ``job_url`` marks paths where 404 means "no such job".
         ``idempotent`` says whether the request may be sent again after it may have reached the
-        server (default: by method; a ``POST`` only when the caller knows the server honours its
-        ``Idempotency-Key``). ``max_bytes`` bounds the body, enforced while it is read.
+        server: its ``kind``'s row in :mod:`qibo_client.retries` resolved for this server (what
+        ``ServerApi`` passes), else the row's own answer, else the method's usual meaning.
+        ``max_bytes`` bounds the body, enforced while it is read.
         """
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
-        safe = idempotent if idempotent is not None else method.upper() in IDEMPOTENT_METHODS
-        budget = _budget.CallBudget.start(self.timeout, extra_read, safe)
+        if idempotent is None:
+            idempotent = kind.idempotent if kind else method.upper() in IDEMPOTENT_METHODS
+        budget = _budget.CallBudget.start(self.timeout, extra_read, idempotent, self.reached)
         token = _budget.enter(budget)
         try:
             for attempt in range(CUT_BODY_RETRIES + 1):
                 response = self._send(method, url, params, json_body, headers, budget, data)
+                self.reached = True
                 limit = MAX_ERROR_BYTES if response.status_code >= 400 else max_bytes
                 try:
                     self._read(response, budget, limit)
                 except requests.RequestException as exc:
                     # Cut off mid-body (IncompleteRead, a broken chunk): ask again if safe.
-                    if not safe or attempt == CUT_BODY_RETRIES or budget.retry_left() <= 0:
+                    if not idempotent or attempt == CUT_BODY_RETRIES or budget.retry_left() <= 0:
                         raise self._transport_error(method, url, exc, budget) from None
                     logger.info("%s %s: answer cut off (%s); asking again", method, url, exc)
                     continue
                 if response.status_code >= 400:
-                    raise error_from_response(response, job_url=job_url)
+                    note = _retry_after_note(response, budget)
+                    raise error_from_response(response, job_url=job_url, retry_note=note)
                 return response
         finally:
             _budget.leave(token)
@@ -323,6 +332,23 @@ class ApiSession(requests.Session):
                 "before submitting again."
             )
         return TransportError(message)
+
+
+def _retry_after_note(response: requests.Response, budget: _budget.CallBudget) -> str | None:
+    """What became of the server's ``Retry-After``: refused as too long (how long was asked, how
+    long was left), or honoured and the server still refused; None without one."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if budget.refused_pause is not None:
+        asked, left = budget.refused_pause
+        return (
+            f" The server asked to retry after {asked:g} s, but this call had {left:.1f} s left "
+            "(the client's timeout), so it was not retried."
+        )
+    if not budget.idempotent and response.status_code != 429:
+        return f" The server asked to retry after {value[:40]} s; this request is not sent twice."
+    return f" The server asked to retry after {value[:40]} s and still refused after the retries."
 
 
 __all__ = [

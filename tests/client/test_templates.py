@@ -83,6 +83,31 @@ def test_round_trip_sends_the_structure_once(client: Client) -> None:
     assert entry == {"id": template.template_id, "parameters": 24, "jobs": 3}
 
 
+def bell_with_xs(pattern: int) -> Circuit:
+    circuit = Circuit(2)
+    circuit.add(gates.H(0))
+    circuit.add(gates.CNOT(0, 1))
+    circuit.add(gates.X(q) for q in range(2) if pattern >> q & 1)
+    circuit.add(gates.M(0, 1))
+    return circuit
+
+
+def test_a_one_off_circuit_without_parameters_is_one_request(client: Client) -> None:
+    seen = record(client)
+    counts = client.submit(bell_with_xs(1), options=SEEDED, wait=10).frequencies()
+    assert set(counts) == {"01", "10"}
+    assert [line.split()[0] for line in seen] == ["POST"]  # the job, whole; no PUT first
+
+
+def test_a_structure_seen_before_becomes_a_template(client: Client) -> None:
+    client.submit(bell_with_xs(2), options=SEEDED, wait=10).frequencies()
+    seen = record(client)
+    counts = client.submit(bell_with_xs(2), options=SEEDED, wait=10).frequencies()
+    assert set(counts) == {"10", "01"}
+    assert [line.split()[0] for line in seen] == ["PUT", "POST"]
+    assert client.fields(bell_with_xs(2))["template"]  # from now on by reference
+
+
 def test_same_seed_same_counts_with_and_without_templates(cluster: Any) -> None:
     on = Client(cluster.url, cluster.token, progress=False)
     off = Client(cluster.url, cluster.token, progress=False, templates=False)
