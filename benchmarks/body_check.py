@@ -23,9 +23,9 @@ from fastapi.testclient import TestClient
 
 from qibo_client.protocol import TOKEN_HEADER
 from qibo_client.server.accounts import AccountSpec
-from qibo_client.server.app import create_app
-from qibo_client.server.checks import job_of, parse_body
-from qibo_client.server.runner import Outcome, Runner, Task
+from qibo_client.server.api.app import create_app
+from qibo_client.server.api.checks import job_of, parse_body
+from qibo_client.server.jobs.runner import Outcome, Runner, Task
 from qibo_client.server.state import ServerConfig
 
 TOKEN = "bench-token-0123456789abcdef"

@@ -2,7 +2,7 @@
 
 The package's docstrings are written for reading in the source and in ``help()``, where a role is
 plain text; mkdocstrings renders Markdown, which has no roles. This griffe extension rewrites
-``:class:`~qibo_client.job.Job``` as ```Job``` (the same text a reader sees in Sphinx) while the
+``:class:`~qibo_client.jobs.job.Job``` as ```Job``` (the same text a reader sees in Sphinx) while the
 API reference is generated; the source is not touched.
 """
 

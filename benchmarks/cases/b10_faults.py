@@ -61,7 +61,7 @@ _FAULTS = {
 
 def _time_to_error(play_factory: object) -> tuple[float, str]:
     from qibo_client.config import QiboClientError
-    from qibo_client.transport import ApiSession
+    from qibo_client.http.session import ApiSession
 
     with FaultServer(lifetime=60) as server:
         server.always("/api/jobs/", play_factory())  # type: ignore[operator]
@@ -188,7 +188,7 @@ def _mix(jobs: int) -> dict[str, object]:
 
 
 def run(ctx: Context) -> CaseResult:
-    from qibo_client.waiting import ANSWER_GRACE
+    from qibo_client.jobs.waiting import ANSWER_GRACE
 
     rounds = 1 if ctx.quick else 3
     seconds: dict[str, list[float]] = {name: [] for name in _FAULTS}

@@ -38,12 +38,12 @@ _ERRORS = (
 _LAZY = {
     "Client": "qibo_client.qibo_client",
     "TII": "qibo_client.tii",
-    "Job": "qibo_client.job",
-    "JobStatus": "qibo_client.job",
+    "Job": "qibo_client.jobs.job",
+    "JobStatus": "qibo_client.jobs.job",
     "MetaBackend": "qibo_client.backend",
     "RemoteTIIBackend": "qibo_client.backend",
     "ServerExtraMissingError": "qibo_client.server",
-    "ResampledCountsWarning": "qibo_client.results",
+    "ResampledCountsWarning": "qibo_client.results.counts",
     **dict.fromkeys(_ERRORS, "qibo_client.config"),
 }
 
@@ -99,9 +99,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         UnsupportedCircuitError,
         WaitInterrupted,
     )
-    from qibo_client.job import Job, JobStatus
+    from qibo_client.jobs.job import Job, JobStatus
     from qibo_client.qibo_client import Client
-    from qibo_client.results import ResampledCountsWarning
+    from qibo_client.results.counts import ResampledCountsWarning
     from qibo_client.server import ServerExtraMissingError
     from qibo_client.tii import TII
 

@@ -18,7 +18,7 @@ Runs remotely, and agrees with local qibo:
   ``frequencies``/``samples``/``probabilities`` from the server's exact counts; sent as OpenQASM
   2.0 to a server that lists it when QASM says the circuit exactly (``circuit_format`` forces
   one format);
-- as qibo's raw JSON, completed by :mod:`qibo_client.raw_export` (what qibo's own ``raw`` loses
+- as qibo's raw JSON, completed by :mod:`qibo_client.circuits.raw` (what qibo's own ``raw`` loses
   is written out), everything QASM cannot say: noise channels and ``NoiseModel`` circuits (on a
   simulator device, as a density matrix, also when the circuit is a state-vector one: the law is
   that of qibo's repeated sampling), density-matrix circuits, readout noise ``M(p0=, p1=)``,
@@ -58,16 +58,16 @@ from typing import TYPE_CHECKING, Any
 from qibo.backends.numpy import NumpyBackend
 
 from qibo_client import __version__
+from qibo_client.circuits.export import export_circuit
+from qibo_client.circuits.raw import check_remote, encode_state
 from qibo_client.config import (
     TII_URL,
     ConfigurationError,
     QiboClientError,
     UnsupportedCircuitError,
 )
-from qibo_client.export import export_circuit
-from qibo_client.outcomes import STATE_HINT, RemoteMeasurementOutcomes
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
-from qibo_client.raw_export import check_remote, encode_state
+from qibo_client.results.outcomes import STATE_HINT, RemoteMeasurementOutcomes
 from qibo_client.settings import (
     CIRCUIT_AUTO,
     SUBMIT_HOLD,
@@ -102,7 +102,7 @@ class RemoteTIIBackend(NumpyBackend):
     outlives it stays on the server, see ``JobTimeoutError``); ``circuit_format`` is ``"auto"``
     (QASM where the server lists it, qibo's ``circuit.raw`` elsewhere), ``"qasm"`` or ``"raw"``.
     ``templates=False`` sends every circuit whole even where the server takes templates
-    (:mod:`qibo_client.encoding`).
+    (:mod:`qibo_client.jobs.encoding`).
     """
 
     def __init__(

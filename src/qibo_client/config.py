@@ -91,7 +91,7 @@ class ServerUnreachableError(TransportError):
     """No connection could be made (refused, no such host, connect timed out): nothing was sent.
 
     The message reads "cannot reach URL: is the server running?". Refused connections are retried
-    only briefly (:data:`qibo_client.transport.CONNECT_RETRIES`), so this arrives in about a
+    only briefly (:data:`qibo_client.http.session.CONNECT_RETRIES`), so this arrives in about a
     second, not after a long silent wait.
     """
 

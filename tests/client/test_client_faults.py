@@ -26,7 +26,6 @@ from faults import (
     silent,
 )
 
-from qibo_client import budget
 from qibo_client.config import (
     JobTimeoutError,
     MalformedResponseError,
@@ -34,8 +33,9 @@ from qibo_client.config import (
     ServerUnreachableError,
     TransportError,
 )
+from qibo_client.http import deadline as budget
+from qibo_client.http.session import ApiSession, default_retry
 from qibo_client.qibo_client import Client
-from qibo_client.transport import ApiSession, default_retry
 
 TOKEN = "tok-faults-SECRET"
 DEADLINE = 1.0

@@ -28,13 +28,13 @@ from qibo_client.config import (
     UnsafeResultError,
     UnsupportedCircuitError,
 )
-from qibo_client.job import Job, JobStatus
+from qibo_client.jobs.job import Job, JobStatus
 from qibo_client.qibo_client import (
     Client,
     check_client_server_qibo_versions,
     wait_for_response_to_get_request,
 )
-from qibo_client.results import dense_from_frequencies, frequencies_from_archive, load_npy
+from qibo_client.results.counts import dense_from_frequencies, frequencies_from_archive, load_npy
 from qibo_client.versions import qibo_version
 
 QASM = "OPENQASM 2.0;"

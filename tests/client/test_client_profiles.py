@@ -18,7 +18,6 @@ import pytest
 import requests
 from qibo import Circuit, gates
 
-from qibo_client.api import ServerFeatures
 from qibo_client.config import (
     AuthenticationError,
     ConfigurationError,
@@ -26,10 +25,11 @@ from qibo_client.config import (
     SubmissionUncertainError,
     TransportError,
 )
+from qibo_client.http.api import ServerFeatures
+from qibo_client.http.session import default_retry
 from qibo_client.protocol import EXTENSIONS_KEY, IDEMPOTENCY_HEADER, PREFER_HEADER
 from qibo_client.qibo_client import Client
 from qibo_client.settings import JobOptions
-from qibo_client.transport import default_retry
 
 BELL_QASM = (
     'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg m[2];\nh q[0];\ncx q[0],q[1];\n'
@@ -321,7 +321,7 @@ def test_raw_export_survives_a_server_that_reads_it_with_from_dict() -> None:
     import numpy as np
     from qibo.backends import NumpyBackend
 
-    from qibo_client.export import to_raw
+    from qibo_client.circuits.export import to_raw
 
     circuit = Circuit(2)
     circuit.add(gates.H(0))

@@ -1,4 +1,4 @@
-"""The retry table (``qibo_client.retries``) walked row by row, each kind of request driven through
+"""The retry table (``qibo_client.http.retries``) walked row by row, each kind of request driven through
 a fault proxy (``faults.py``) in front of a real server, with each fault a client must survive:
 the request dropped before it reaches the server, dropped after (the answer lost), a 503 with
 ``Retry-After: 0``, and a restart (connections refused for a moment, then the real server again).
@@ -22,13 +22,14 @@ import pytest
 from faults import FaultServer, busy, drop_after, drop_before, forward
 from qibo import Circuit, gates
 
-from qibo_client import retries
-from qibo_client.api import ServerApi
+from qibo_client.circuits.templates import export
 from qibo_client.config import (
     JobNotFoundError,
     QiboApiError,
     SubmissionUncertainError,
 )
+from qibo_client.http import retries
+from qibo_client.http.api import ServerApi
 from qibo_client.protocol import (
     ACCOUNTS_ME_PATH,
     BATCH_PATH,
@@ -43,7 +44,6 @@ from qibo_client.protocol import (
     template_path,
 )
 from qibo_client.qibo_client import Client
-from qibo_client.templates import export
 
 BELL = (
     'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg m[2];\nh q[0];\ncx q[0],q[1];\n'

@@ -1,14 +1,15 @@
-"""The one wait policy (qibo_client.waiting): holds, backoff, one deadline, on a fake clock."""
+"""The one wait policy (qibo_client.jobs.waiting): holds, backoff, one deadline, on a fake clock."""
 
 from __future__ import annotations
 
 import pytest
 
-from qibo_client import protocol, waiting
-from qibo_client.api import ServerFeatures
+from qibo_client import protocol
 from qibo_client.config import JobTimeoutError
+from qibo_client.http.api import ServerFeatures
+from qibo_client.jobs import waiting
+from qibo_client.jobs.waiting import Deadline, Step, wait_until
 from qibo_client.protocol import MAX_WAIT_SECONDS
-from qibo_client.waiting import Deadline, Step, wait_until
 
 
 class Clock:

@@ -16,11 +16,11 @@ import requests
 from qibo import Circuit, gates
 
 from qibo_client import Client
+from qibo_client.circuits.templates import TemplateCache, export, read_circuit
 from qibo_client.config import UnsupportedCircuitError
 from qibo_client.protocol import TOKEN_HEADER, pack_parameters, template_path, unpack_parameters
 from qibo_client.server import local_cluster
 from qibo_client.settings import JobOptions
-from qibo_client.templates import TemplateCache, export, read_circuit
 
 SEEDED = JobOptions(nshots=500, seed=11)
 
@@ -180,7 +180,7 @@ def test_a_forgotten_template_in_a_batch_is_sent_again(small_book: Any) -> None:
 _OTHER_PROCESS = """
 import sys, requests
 from qibo import Circuit, gates
-from qibo_client.templates import TemplateCache, export, read_circuit
+from qibo_client.circuits.templates import TemplateCache, export, read_circuit
 circuit = Circuit(3)
 for _ in range(2):
     for q in range(3):

@@ -25,8 +25,8 @@ from qibo_client.protocol import (
     TOKEN_HEADER,
 )
 from qibo_client.server.accounts import AccountSpec
-from qibo_client.server.app import create_app
-from qibo_client.server.runner import Outcome, Runner, Task
+from qibo_client.server.api.app import create_app
+from qibo_client.server.jobs.runner import Outcome, Runner, Task
 from qibo_client.server.state import ServerConfig
 
 ADA = "ada-token-0123456789abcdef"

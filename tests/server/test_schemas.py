@@ -25,8 +25,8 @@ from test_bad_input import CASES
 
 from qibo_client.protocol import template_id_of, template_path
 from qibo_client.server import LocalCluster
-from qibo_client.server.app import create_app
-from qibo_client.server.schemas import BatchSubmission, JobSubmission
+from qibo_client.server.api.app import create_app
+from qibo_client.server.api.schemas import BatchSubmission, JobSubmission
 from qibo_client.server.state import ServerConfig
 
 DOCUMENT = create_app(ServerConfig(db_path=Path("never-opened.sqlite3"), workers=0)).openapi()

@@ -103,10 +103,10 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
             load_accounts,
             new_token,
         )
-        from qibo_client.server.app import ServerConfig, create_app
+        from qibo_client.server.api.app import ServerConfig, create_app
         from qibo_client.server.devices import DEFAULT_DEVICES
-        from qibo_client.server.executors import DaskUnavailableError, require_dask
-        from qibo_client.server.store import Store
+        from qibo_client.server.jobs.executors import DaskUnavailableError, require_dask
+        from qibo_client.server.jobs.store import Store
     except ImportError as err:
         sys.stderr.write(f"qibo-client serve: the server does not import ({err})\n")
         return 2

@@ -22,9 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from qibo_client.server import engines
-
-from .program import MAX_DENSITY_QUBITS, Op, Program
+from qibo_client.server.circuits.program import MAX_DENSITY_QUBITS, Op, Program
+from qibo_client.server.jobs import engines
 
 
 class _Op(Protocol):

@@ -19,7 +19,7 @@ from typing import Any
 
 from qibo_client.protocol import DEFAULT_TEMPLATES_PER_USER
 from qibo_client.server.accounts import DEFAULT_PROJECT, AccountSpec, new_token, specs_from
-from qibo_client.server.app import create_app
+from qibo_client.server.api.app import create_app
 from qibo_client.server.profiles import Profile, profile_named
 from qibo_client.server.state import ServerConfig, ServerState
 
@@ -119,7 +119,7 @@ def local_cluster(
     import uvicorn
 
     from qibo_client.server.devices import DEFAULT_DEVICES
-    from qibo_client.server.executors import require_dask
+    from qibo_client.server.jobs.executors import require_dask
 
     if dask is not None:
         require_dask()  # the install hint here, not a failed start

@@ -22,14 +22,14 @@ from qibo_client.protocol import (
     Status,
 )
 from qibo_client.server.accounts import AccountSpec, User, digests_match, token_digest
-from qibo_client.server.checks import parse_circuit
+from qibo_client.server.api.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
-from qibo_client.server.executors import make_executor
+from qibo_client.server.jobs.executors import make_executor
+from qibo_client.server.jobs.runner import Runner
+from qibo_client.server.jobs.store import Store
+from qibo_client.server.jobs.templates import TemplateBook
+from qibo_client.server.jobs.worker import Outcome, Task
 from qibo_client.server.profiles import DEFAULT, Profile
-from qibo_client.server.runner import Runner
-from qibo_client.server.store import Store
-from qibo_client.server.templates import TemplateBook
-from qibo_client.server.worker import Outcome, Task
 from qibo_client.versions import qibo_version
 
 
