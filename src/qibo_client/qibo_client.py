@@ -4,8 +4,8 @@ The original names keep working (``Client(url, token)``, ``run_circuit``,
 ``check_client_server_qibo_versions``, ``check_response_has_keys``,
 ``wait_for_response_to_get_request``); around them, ``submit`` returns a
 :class:`~qibo_client.jobs.job.Job` without waiting, ``submit_many``/``wait_all`` run batches
-(:mod:`qibo_client.jobs.batch`) with one progress bar, and every submission lands in the local journal
-so a crashed script can find its results later.
+(:mod:`qibo_client.jobs.batch`) with one progress bar, and every submission lands in the local
+journal so a crashed script can find its results later.
 
 The client is the composition root of one connection: settings (:mod:`qibo_client.settings`) ->
 transport session -> :class:`~qibo_client.http.api.ServerApi` -> jobs. It holds no protocol logic of
@@ -80,7 +80,8 @@ class Client:
     (server-side holds add their own length to it; see docs/guarantees.md); ``verify`` is
     ``True``, a CA bundle path, or ``False``; ``progress`` None means "on in a terminal or a
     notebook"; ``journal=False`` skips the local record of submissions; ``templates=False``
-    sends every circuit whole even to a server that takes templates (:mod:`qibo_client.jobs.encoding`).
+    sends every circuit whole even to a server that takes templates
+    (:mod:`qibo_client.jobs.encoding`).
     """
 
     def __init__(

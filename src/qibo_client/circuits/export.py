@@ -2,9 +2,9 @@
 
 Which one is decided per server and per circuit: QASM where the server lists the ``qasm``
 extension in its version answer *and* QASM says the circuit exactly
-(:func:`~qibo_client.circuits.qasm.qasm_problem` finds nothing); qibo's raw JSON everywhere else. Every
-official client release posts raw, it is the only format TII's service is known to take, and it
-carries what QASM cannot: noise channels, density matrices, readout noise, collapsing
+(:func:`~qibo_client.circuits.qasm.qasm_problem` finds nothing); qibo's raw JSON everywhere else.
+Every official client release posts raw, it is the only format TII's service is known to take, and
+it carries what QASM cannot: noise channels, density matrices, readout noise, collapsing
 measurements, every qibo gate, ``controlled_by``, ``wire_names``. A user can force either
 (``circuit_format="qasm"`` or ``"raw"``); forced QASM refuses what it cannot say rather than
 change the circuit.

@@ -20,8 +20,8 @@ arrive without ``lam``) and ``GeneralizedfSim``'s block. So each queue entry her
 This is the format the reference server documents in ``server/circuits/raw_circuit.py`` and
 ``server/circuits/channels.py``; ``docs/protocol.md`` describes it for people.
 
-:mod:`qibo_client.circuits.export` picks the format (QASM where the server takes it and QASM says the
-circuit exactly, this completed raw otherwise). :func:`check_remote` refuses, before anything is
+:mod:`qibo_client.circuits.export` picks the format (QASM where the server takes it and QASM says
+the circuit exactly, this completed raw otherwise). :func:`check_remote` refuses, before anything is
 sent, what no server can run; :func:`encode_state` writes the ``initial_state`` field.
 """
 
@@ -109,9 +109,10 @@ def check_remote(circuit: Any) -> None:
 def circuit_raw(circuit: Any) -> dict[str, Any]:
     """The completed raw object of ``circuit``, as JSON text would carry it.
 
-    Only encodes (a circuit without measurements is written too); :mod:`~qibo_client.circuits.export` refuses
-    first what no server can run. Raises :class:`UnsupportedCircuitError` for an argument that
-    still is not JSON (a gate parameter of an unknown kind, NaN).
+    Only encodes (a circuit without measurements is written too);
+    :mod:`~qibo_client.circuits.export` refuses first what no server can run. Raises
+    :class:`UnsupportedCircuitError` for an argument that still is not JSON (a gate parameter of an
+    unknown kind, NaN).
     """
     try:
         rotations = basis_translations(circuit)

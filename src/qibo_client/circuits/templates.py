@@ -17,8 +17,9 @@ parametrised gate is a placeholder, trainable or not, so a parameter that qibo's
 ``set_parameters`` skips (``trainable=False``) can still change without touching the template.
 
 What cannot be a template (gates outside the server's list, ``controlled_by``, noise, collapsing
-measurements, density matrices, named wires) goes whole, the usual way (:mod:`qibo_client.circuits.export`),
-which refuses what cannot run remotely; a cached negative answer keeps that decision cheap too.
+measurements, density matrices, named wires) goes whole, the usual way
+(:mod:`qibo_client.circuits.export`), which refuses what cannot run remotely; a cached negative
+answer keeps that decision cheap too.
 """
 
 from __future__ import annotations

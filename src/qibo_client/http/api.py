@@ -2,8 +2,9 @@
 
 :class:`ServerApi` turns each endpoint into a method that sends one request and returns the parsed
 JSON (the model is qiskit-ionq's ``ionq_client.py``); it decides nothing about waiting, retrying
-or batching, which :mod:`~qibo_client.jobs.waiting`, the transport and :mod:`~qibo_client.jobs.batch` own.
-Everything above it (``Job``, batches, ``Client``) talks to the server only through these methods.
+or batching, which :mod:`~qibo_client.jobs.waiting`, the transport and
+:mod:`~qibo_client.jobs.batch` own. Everything above it (``Job``, batches, ``Client``) talks to the
+server only through these methods.
 
 :class:`ServerFeatures` says which extensions of our servers this one has: the circuit formats
 it takes, server-side holds (``?wait=`` / ``Prefer: wait``), the batch endpoints and idempotency

@@ -93,7 +93,8 @@ def user_agent() -> str:
 def default_retry(total: int = 5, backoff_factor: float = 0.2) -> Retry:
     """The retry policy: a few quick attempts with exponential backoff, capped at 10 s.
 
-    Within a call it is also held to the call's deadline (:class:`qibo_client.http.deadline.BoundedRetry`).
+    Within a call it is also held to the call's deadline
+    (:class:`qibo_client.http.deadline.BoundedRetry`).
     """
     return _budget.BoundedRetry(
         total=total,

@@ -2,9 +2,9 @@
 
 The socket timeout bounds each read, and every byte renews it: a server that drips its status
 line and headers one byte at a time would hold a call far past its deadline, before any body
-exists for :func:`qibo_client.http.deadline.read_body` to cut. So while a connection waits for the head
-of an answer, it is registered here with the deadline of the call in progress; at the deadline a
-single shared thread shuts the socket down, the read ends, and the call fails with its deadline
+exists for :func:`qibo_client.http.deadline.read_body` to cut. So while a connection waits for the
+head of an answer, it is registered here with the deadline of the call in progress; at the deadline
+a single shared thread shuts the socket down, the read ends, and the call fails with its deadline
 error. Registering costs a lock and a heap push (no thread per request); the thread starts on
 first use and sleeps while nothing is registered.
 

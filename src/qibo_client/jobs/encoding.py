@@ -3,9 +3,9 @@
 :class:`JobEncoder` decides whether a circuit goes as a template. On a server that lists the
 ``templates`` extension (and unless the user switched templates off), a qibo circuit becomes
 ``{"template": id, "parameters": packed values}``: its structure is exported once per shape
-(:class:`~qibo_client.circuits.templates.TemplateCache`) and sent once per connection (``PUT``); anything
-else goes whole, in the format the client picks (``Client.encode``), exactly as before. Against
-a server that lists no templates (TII's service, the ``tii`` profile) nothing changes.
+(:class:`~qibo_client.circuits.templates.TemplateCache`) and sent once per connection (``PUT``);
+anything else goes whole, in the format the client picks (``Client.encode``), exactly as before.
+Against a server that lists no templates (TII's service, the ``tii`` profile) nothing changes.
 
 A template pays only where it is used again: its ``PUT`` is one more request (one more that can
 fail) before the job. So a circuit goes as a template only when it has parameters (a variational

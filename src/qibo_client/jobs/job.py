@@ -1,9 +1,9 @@
 """A job on the server, known by its pid: its status, its wait and its result.
 
 A :class:`Job` talks to the server only through the public methods of
-:class:`~qibo_client.http.api.ServerApi` (fetch with an optional hold, download, delete) and reads what
-the server supports from ``api.features``; it never sees the ``Client`` that made it. Waiting is
-:func:`qibo_client.jobs.waiting.wait_until`, the one wait policy of the package.
+:class:`~qibo_client.http.api.ServerApi` (fetch with an optional hold, download, delete) and reads
+what the server supports from ``api.features``; it never sees the ``Client`` that made it. Waiting
+is :func:`qibo_client.jobs.waiting.wait_until`, the one wait policy of the package.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The original API's free functions, re-exported where old scripts import them.
 
 ``wait_for_response_to_get_request`` polls any URL with the package's one wait policy
-(:mod:`qibo_client.jobs.waiting`) and reads statuses with :class:`~qibo_client.jobs.job.JobStatus`, so it
-knows exactly the protocol's statuses and terminal set.
+(:mod:`qibo_client.jobs.waiting`) and reads statuses with :class:`~qibo_client.jobs.job.JobStatus`,
+so it knows exactly the protocol's statuses and terminal set.
 """
 
 from __future__ import annotations

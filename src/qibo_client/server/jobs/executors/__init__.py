@@ -1,9 +1,9 @@
 """Where jobs run: the runner's queue hands each job to an executor, one interface, two kinds.
 
-- :class:`~qibo_client.server.jobs.executors.pool.PoolExecutor` (the default): spawned worker processes
-  on this machine, embedded in the server.
-- :class:`~qibo_client.server.jobs.executors.dask.DaskExecutor` (extra ``[dask]``): the workers of a Dask
-  distributed cluster (a ``LocalCluster``, an existing scheduler, Slurm through dask-jobqueue).
+- :class:`~qibo_client.server.jobs.executors.pool.PoolExecutor` (the default): spawned worker
+  processes on this machine, embedded in the server.
+- :class:`~qibo_client.server.jobs.executors.dask.DaskExecutor` (extra ``[dask]``): the workers of a
+  Dask distributed cluster (a ``LocalCluster``, an existing scheduler, Slurm through dask-jobqueue).
 
 What the runner relies on, whatever the kind (every method on the event loop's thread, except
 ``shutdown``, which may run in a thread of its own):
