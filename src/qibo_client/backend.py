@@ -60,12 +60,8 @@ from qibo.backends.numpy import NumpyBackend
 from qibo_client import __version__
 from qibo_client.circuits.export import export_circuit
 from qibo_client.circuits.raw import check_remote, encode_state
-from qibo_client.config import (
-    TII_URL,
-    ConfigurationError,
-    QiboClientError,
-    UnsupportedCircuitError,
-)
+from qibo_client.config import TII_URL
+from qibo_client.errors import ConfigurationError, QiboClientError, UnsupportedCircuitError
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
 from qibo_client.results.outcomes import STATE_HINT, RemoteMeasurementOutcomes
 from qibo_client.settings import (

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qibo_client.config import (
+from qibo_client.errors import (
     JobFailedError,
     JobPostServerError,
     MalformedResponseError,

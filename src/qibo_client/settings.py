@@ -33,7 +33,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from qibo_client.accounts import SavedAccounts
-from qibo_client.config import TII_URL, TOKEN_ENV, URL_ENV, ConfigurationError
+from qibo_client.config import TII_URL, TOKEN_ENV, URL_ENV
+from qibo_client.errors import ConfigurationError
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, EXTENSION_QASM, EXTENSION_RAW
 
 #: Environment variable for the deadline of each request, in seconds.

@@ -30,7 +30,7 @@ from typing import Any
 
 from qibo_client.circuits.qasm import qasm_problem, to_qasm
 from qibo_client.circuits.raw import check_remote, circuit_raw, encode_state
-from qibo_client.config import UnsupportedCircuitError
+from qibo_client.errors import UnsupportedCircuitError
 from qibo_client.settings import CIRCUIT_AUTO, CIRCUIT_QASM, CIRCUIT_RAW, check_circuit_format
 
 logger = logging.getLogger(__name__)

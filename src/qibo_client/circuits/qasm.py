@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from qibo_client.config import UnsupportedCircuitError
+from qibo_client.errors import UnsupportedCircuitError
 from qibo_client.protocol import QASM_GATE_CLASSES
 
 #: qibo's Y-basis rotation is ``Unitary((Y + Z) / sqrt(2))`` = ``S . H . SDG``. The trailing S is

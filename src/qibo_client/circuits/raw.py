@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from qibo_client.circuits.qasm import basis_translations, check_measured
-from qibo_client.config import UnsupportedCircuitError
+from qibo_client.errors import UnsupportedCircuitError
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from qibo_client.config import UnsupportedCircuitError
+from qibo_client.errors import UnsupportedCircuitError
 from qibo_client.protocol import TEMPLATE_FORMAT, template_id_of
 
 #: How many circuit shapes one client remembers (a loop has one to a few per Hamiltonian).

@@ -15,7 +15,8 @@ import sys
 from collections.abc import Callable
 
 from qibo_client.accounts import Account, accounts_path, describe_file, remove, save
-from qibo_client.config import TII_URL, QiboClientError
+from qibo_client.config import TII_URL
+from qibo_client.errors import QiboClientError
 
 
 def add_login_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +65,7 @@ def login(
     Nothing is saved when the server refuses the token (AuthenticationError) or cannot be reached
     (TransportError).
     """
-    from qibo_client.config import ConfigurationError
+    from qibo_client.errors import ConfigurationError
     from qibo_client.qibo_client import Client
 
     token = token_reader(url).strip()

@@ -58,7 +58,7 @@ def rows(quotas: list[dict[str, Any]]) -> list[tuple[str, ...]]:
 
 def main(args: argparse.Namespace) -> int:
     from qibo_client.cli.tables import plain_table
-    from qibo_client.config import QiboClientError
+    from qibo_client.errors import QiboClientError
     from qibo_client.qibo_client import Client
     from qibo_client.settings import resolve_url, service_url
 

@@ -87,7 +87,7 @@ def _client(url: str, token: str, args: argparse.Namespace) -> Any:
 def _server_statuses(url: str, args: argparse.Namespace) -> tuple[dict[str, str], str]:
     """pid -> status of every job the server lists for this user (one request per server), or
     why there is none: no token for it, unreachable, token refused."""
-    from qibo_client.config import AuthenticationError, QiboClientError, TransportError
+    from qibo_client.errors import AuthenticationError, QiboClientError, TransportError
 
     token = _token_for(url, args)
     if token is None:
@@ -165,16 +165,11 @@ def jobs_main(args: argparse.Namespace) -> int:
 
 def result_main(args: argparse.Namespace) -> int:
     """Print one job's frequencies as JSON; exit 1 if it failed, 2 if it is not finished."""
-    from qibo_client.config import (
-        JobFailedError,
-        JobTimeoutError,
-        QiboClientError,
-        WaitInterrupted,
-    )
+    from qibo_client.errors import JobFailedError, JobTimeoutError, QiboClientError, WaitInterrupted
     from qibo_client.jobs import journal
 
     entry = journal.find(args.pid)
-    from qibo_client.config import ConfigurationError
+    from qibo_client.errors import ConfigurationError
     from qibo_client.settings import resolve_url
 
     try:

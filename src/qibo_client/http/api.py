@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from qibo_client.config import MalformedResponseError
+from qibo_client.errors import MalformedResponseError
 from qibo_client.http import retries
 from qibo_client.http.session import (
     MAX_RESPONSE_BYTES,

@@ -20,7 +20,7 @@ import logging
 from typing import Any
 
 from qibo_client import __version__
-from qibo_client.config import IncompatibleVersionsError, MalformedResponseError
+from qibo_client.errors import IncompatibleVersionsError, MalformedResponseError
 from qibo_client.protocol import (
     MIN_CLIENT_QIBO_KEY,
     MIN_CLIENT_VERSION_KEY,

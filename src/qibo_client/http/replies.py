@@ -2,7 +2,7 @@
 
 Everything here works on an answer whose body is already read (and size-bounded) by
 :mod:`qibo_client.http.session`. A server's answer is data from outside: whatever its shape, reading
-it ends in a value or in a :class:`~qibo_client.config.QiboClientError`, never in a bare
+it ends in a value or in a :class:`~qibo_client.errors.QiboClientError`, never in a bare
 ``RecursionError``, ``MemoryError`` or ``KeyError``.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from qibo_client.config import (
+from qibo_client.errors import (
     AuthenticationError,
     JobNotFoundError,
     MalformedResponseError,

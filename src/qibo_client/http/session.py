@@ -40,7 +40,7 @@ from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from qibo_client import __version__
-from qibo_client.config import (
+from qibo_client.errors import (
     MalformedResponseError,
     ServerUnreachableError,
     SubmissionUncertainError,

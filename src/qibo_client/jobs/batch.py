@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from qibo_client.config import (
+from qibo_client.errors import (
     JobTimeoutError,
     MalformedResponseError,
     QiboApiError,

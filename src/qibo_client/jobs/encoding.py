@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from qibo_client.circuits.templates import CACHE_SIZE, Template, TemplateCache
-from qibo_client.config import QiboApiError
+from qibo_client.errors import QiboApiError
 from qibo_client.http.api import ServerApi
 from qibo_client.protocol import UNKNOWN_TEMPLATE, pack_parameters
 

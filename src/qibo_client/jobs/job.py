@@ -12,7 +12,7 @@ import enum
 import logging
 from typing import TYPE_CHECKING, Any
 
-from qibo_client.config import (
+from qibo_client.errors import (
     JobFailedError,
     JobTimeoutError,
     MalformedResponseError,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qibo_client.config import JobTimeoutError, MalformedResponseError, UnknownJobStatusError
+from qibo_client.errors import JobTimeoutError, MalformedResponseError, UnknownJobStatusError
 from qibo_client.http.api import ServerFeatures
 from qibo_client.http.replies import loads
 from qibo_client.http.session import ApiSession

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from qibo_client.config import JobTimeoutError, TransportError
+from qibo_client.errors import JobTimeoutError, TransportError
 from qibo_client.http import deadline as budget
 from qibo_client.protocol import MAX_WAIT_SECONDS, POLL_GROWTH, POLL_MAX
 from qibo_client.protocol import POLL_START as _POLL_START

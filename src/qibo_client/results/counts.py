@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from qibo_client.config import MalformedResponseError, UnsafeResultError, UnsupportedCircuitError
+from qibo_client.errors import MalformedResponseError, UnsafeResultError, UnsupportedCircuitError
 
 #: Largest number of measured bits turned into a dense array (2**30 int64 = 8 GiB already).
 MAX_DENSE_BITS = 30

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from qibo.result import MeasurementOutcomes
 
-from qibo_client.config import MalformedResponseError, UnsupportedCircuitError
+from qibo_client.errors import MalformedResponseError, UnsupportedCircuitError
 
 STATE_HINT = (
     "The remote cluster returns measurement counts, not the state vector. Use the counts "
