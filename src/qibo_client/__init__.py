@@ -12,10 +12,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from qibo_client import _moved
 from qibo_client import errors as _errors
 from qibo_client.errors import *  # noqa: F403 - every error class, listed once in errors.__all__
 
 __version__ = "0.3.0"
+
+_moved.install()  # the module paths of 0.3 keep working, with a DeprecationWarning
 
 # public name -> module that defines it (loaded on first use)
 _LAZY = {
