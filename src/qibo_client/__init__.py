@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 from qibo_client import _moved
 from qibo_client import errors as _errors
 from qibo_client.errors import *  # noqa: F403 - every error class, listed once in errors.__all__
-
-__version__ = "0.3.0"
+from qibo_client.versions import __version__
 
 _moved.install()  # the module paths of 0.3 keep working, with a DeprecationWarning
 

@@ -57,7 +57,6 @@ from typing import TYPE_CHECKING, Any
 
 from qibo.backends.numpy import NumpyBackend
 
-from qibo_client import __version__
 from qibo_client.circuits.export import export_circuit
 from qibo_client.circuits.raw import check_remote, encode_state
 from qibo_client.config import TII_URL
@@ -71,6 +70,7 @@ from qibo_client.settings import (
     resolve,
     token_available,
 )
+from qibo_client.versions import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from qibo_client.qibo_client import Client

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from qibo_client import __version__
+from qibo_client.versions import __version__
 
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from qibo_client import __version__
 from qibo_client.errors import IncompatibleVersionsError, MalformedResponseError
 from qibo_client.protocol import (
     MIN_CLIENT_QIBO_KEY,
@@ -28,7 +27,7 @@ from qibo_client.protocol import (
     OLD_QIBO_VERSION_KEY,
     SERVER_QIBO_KEY,
 )
-from qibo_client.versions import qibo_version, version_tuple
+from qibo_client.versions import __version__, qibo_version, version_tuple
 
 logger = logging.getLogger("qibo_client")
 

@@ -7,7 +7,7 @@ so it knows exactly the protocol's statuses and terminal set.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from qibo_client.errors import JobTimeoutError, MalformedResponseError, UnknownJobStatusError
 from qibo_client.http.api import ServerFeatures
@@ -20,13 +20,19 @@ from qibo_client.settings import token_for
 if TYPE_CHECKING:  # pragma: no cover
     import requests
 
-    from qibo_client.qibo_client import Client
-
 #: The body old servers sent while a job ran.
 STILL_RUNNING_TEXT = b"Job still in progress"
 
 
-def check_client_server_qibo_versions(client: Client) -> None:
+class VersionChecked(Protocol):
+    """What :func:`check_client_server_qibo_versions` needs of its argument: a ``Client`` (typed
+    by what it does, so that this module, which ``qibo_client.qibo_client`` imports, never
+    imports it back)."""
+
+    def check_client_server_qibo_versions(self) -> None: ...
+
+
+def check_client_server_qibo_versions(client: VersionChecked) -> None:
     """Function form of :meth:`Client.check_client_server_qibo_versions`."""
     client.check_client_server_qibo_versions()
 

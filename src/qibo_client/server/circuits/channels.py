@@ -28,15 +28,50 @@ channel on n qubits).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from qibo_client.server.circuits.matrices import (
     MAX_MATRIX_QUBITS,
+    Matrix,
     check_trace_preserving,
     check_unitary,
     read_matrix,
 )
-from qibo_client.server.circuits.program import Channel, KrausOperator
+
+
+@dataclass(frozen=True, slots=True)
+class KrausOperator:
+    """One operator of a Kraus or unitary channel: its qubits, its matrix, its probability.
+
+    ``probability`` is 1 for a Kraus channel's operators (the weight is in the matrix).
+    """
+
+    qubits: tuple[int, ...]
+    matrix: Matrix
+    probability: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One noise channel, by qibo class name, with validated parameters (:func:`read_channel`).
+
+    ``qubits`` are all the qubits it acts on; ``params`` the class's numbers in constructor order
+    (``lam``; ``t1, t2, time, excited_population``; ``gamma``; ``p_0, p_1``); ``paulis`` the
+    ``(pauli string, probability)`` pairs of a ``PauliNoiseChannel``; ``operators`` those of a
+    ``KrausChannel``, ``UnitaryChannel`` or ``ReadoutErrorChannel``.
+    """
+
+    name: str
+    qubits: tuple[int, ...]
+    params: tuple[float, ...] = ()
+    paulis: tuple[tuple[str, float], ...] = ()
+    operators: tuple[KrausOperator, ...] = ()
+
+    @property
+    def all_qubits(self) -> tuple[int, ...]:
+        return self.qubits
+
 
 #: Widest depolarizing channel (qibo builds 4**n - 1 Pauli gates for it).
 MAX_DEPOLARIZING_QUBITS = 3

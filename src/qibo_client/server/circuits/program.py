@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from qibo_client.server.circuits.channels import Channel, KrausOperator, build_channel
 from qibo_client.server.circuits.matrices import Matrix
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -110,39 +111,6 @@ class Op:
     def all_qubits(self) -> tuple[int, ...]:
         """Every qubit the gate touches: its controls, then its own qubits."""
         return self.controls + self.qubits
-
-
-@dataclass(frozen=True, slots=True)
-class KrausOperator:
-    """One operator of a Kraus or unitary channel: its qubits, its matrix, its probability.
-
-    ``probability`` is 1 for a Kraus channel's operators (the weight is in the matrix).
-    """
-
-    qubits: tuple[int, ...]
-    matrix: Matrix
-    probability: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Channel:
-    """One noise channel, by qibo class name, with validated parameters (see :mod:`.channels`).
-
-    ``qubits`` are all the qubits it acts on; ``params`` the class's numbers in constructor order
-    (``lam``; ``t1, t2, time, excited_population``; ``gamma``; ``p_0, p_1``); ``paulis`` the
-    ``(pauli string, probability)`` pairs of a ``PauliNoiseChannel``; ``operators`` those of a
-    ``KrausChannel``, ``UnitaryChannel`` or ``ReadoutErrorChannel``.
-    """
-
-    name: str
-    qubits: tuple[int, ...]
-    params: tuple[float, ...] = ()
-    paulis: tuple[tuple[str, float], ...] = ()
-    operators: tuple[KrausOperator, ...] = ()
-
-    @property
-    def all_qubits(self) -> tuple[int, ...]:
-        return self.qubits
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,8 +253,6 @@ def _special(op: Operation, classes: dict[str, Any], gates: Any) -> Any:
             [np.diag([1.0, 0.0]), np.diag([0.0, 1.0])] * len(op.qubits),
         )
     if isinstance(op, Channel):
-        from qibo_client.server.circuits.channels import build_channel
-
         return build_channel(op, gates)
     if op.name == "Unitary":
         gate = gates.Unitary(np.array(op.matrix, dtype=complex), *op.qubits, check_unitary=False)

@@ -5,8 +5,8 @@
 - :class:`~qibo_client.server.jobs.executors.dask.DaskExecutor` (extra ``[dask]``): the workers of a
   Dask distributed cluster (a ``LocalCluster``, an existing scheduler, Slurm through dask-jobqueue).
 
-What the runner relies on, whatever the kind (every method on the event loop's thread, except
-``shutdown``, which may run in a thread of its own):
+What the runner relies on, whatever the kind (:class:`~.base.Executor`; every method on the event
+loop's thread, except ``shutdown``, which may run in a thread of its own):
 
 - ``await start(wake)``: connect and warm the workers; ``wake()`` is called when more slots open
   (a scheduler back, workers joined), so that queued jobs go out without polling.
@@ -21,48 +21,16 @@ What the runner relies on, whatever the kind (every method on the event loop's t
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-if TYPE_CHECKING:
-    from qibo_client.server.jobs.worker import Outcome, Task
-
-DASK_INSTALL_HINT = 'pip install "qibo-client[dask]"'
-
-
-class WorkerCrashed(Exception):
-    """The worker process running a job died (killed, out of memory): not the circuit's fault."""
-
-
-class ExecutorLost(Exception):
-    """The executor lost a job it had accepted (a scheduler went away): the job should run again."""
-
-
-class DaskUnavailableError(ImportError):
-    """The Dask executor was asked for, but ``dask.distributed`` is not installed."""
-
-
-class Executor(Protocol):
-    async def start(self, wake: Callable[[], None]) -> None: ...
-
-    def slots(self) -> int: ...
-
-    def submit(self, task: Task) -> asyncio.Future[Outcome]: ...
-
-    def cancel(self, future: asyncio.Future[Outcome]) -> None: ...
-
-    def shutdown(self) -> None: ...
-
-
-def require_dask() -> None:
-    """Raise :class:`DaskUnavailableError`, saying what to install, if distributed is missing."""
-    try:
-        import distributed  # noqa: F401
-    except ImportError as err:
-        raise DaskUnavailableError(
-            f"running jobs on a Dask cluster needs dask.distributed: {DASK_INSTALL_HINT} ({err})"
-        ) from err
+from qibo_client.server.jobs.executors.base import (
+    DASK_INSTALL_HINT,
+    DaskUnavailableError,
+    Executor,
+    ExecutorLost,
+    WorkerCrashed,
+    require_dask,
+)
 
 
 def make_executor(
@@ -79,3 +47,14 @@ def make_executor(
     from qibo_client.server.jobs.executors.dask import DaskExecutor
 
     return DaskExecutor(dask, threads=threads, engine=engine)
+
+
+__all__ = [
+    "DASK_INSTALL_HINT",
+    "DaskUnavailableError",
+    "Executor",
+    "ExecutorLost",
+    "WorkerCrashed",
+    "make_executor",
+    "require_dask",
+]

@@ -38,7 +38,7 @@ import distributed
 
 from qibo_client.server.jobs import engines
 from qibo_client.server.jobs import worker as worker_side
-from qibo_client.server.jobs.executors import ExecutorLost, WorkerCrashed
+from qibo_client.server.jobs.executors.base import ExecutorLost, WorkerCrashed
 from qibo_client.server.jobs.worker import Outcome, Task
 
 logger = logging.getLogger("qibo_client.server.jobs.executors.dask")

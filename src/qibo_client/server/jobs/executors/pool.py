@@ -22,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from qibo_client.server.jobs import engines
 from qibo_client.server.jobs import worker as worker_side
-from qibo_client.server.jobs.executors import WorkerCrashed
+from qibo_client.server.jobs.executors.base import WorkerCrashed
 from qibo_client.server.jobs.worker import Outcome, Task
 from qibo_client.server.spawning import worker_context
 
