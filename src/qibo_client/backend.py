@@ -77,9 +77,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-#: How long the server may hold a submission so that a fast job is one round trip.
-SUBMIT_WAIT = SUBMIT_HOLD
-
 _INITIAL_STATE_HINT = (
     "Device {device!r} is hardware: it always starts from |0...0>, so an initial state cannot "
     "be sent to it. Prepare the state with gates at the start of the circuit (preparation + "
@@ -318,4 +315,4 @@ class MetaBackend:
         return token_available()
 
 
-__all__ = ["SUBMIT_WAIT", "MetaBackend", "RemoteTIIBackend"]
+__all__ = ["MetaBackend", "RemoteTIIBackend"]

@@ -17,8 +17,10 @@ import hashlib
 import sys
 from array import array
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 from urllib.parse import quote
+
+from qibo_client.errors import UnknownJobStatusError
 
 # -- job statuses ------------------------------------------------------------------------------
 
@@ -33,11 +35,26 @@ class Status(str, enum.Enum):
     SUCCESS = "success"
     ERROR = "error"
 
+    @property
+    def is_terminal(self) -> bool:
+        """True for ``success`` and ``error`` (:data:`TERMINAL_STATUSES`): the job cannot change."""
+        return self.value in TERMINAL_STATUSES
+
+    @classmethod
+    def parse(cls, value: Any) -> Status:
+        """Read a status case-insensitively; an unknown one is an error, never "keep waiting"."""
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            raise UnknownJobStatusError(
+                f"The server reported job status {value!r}, which this client does not know "
+                f"(known: {', '.join(s.value for s in cls)}). Upgrade qibo-client, or look at "
+                "the job with client.get_job(pid)."
+            ) from None
+
 
 #: The only final statuses: a job in any other status may still change.
 TERMINAL_STATUSES: Final = frozenset({Status.SUCCESS.value, Status.ERROR.value})
-#: Every status a client knows; anything else is an error, never a reason to keep waiting.
-KNOWN_STATUSES: Final = frozenset(status.value for status in Status)
 
 
 def sql_terminal_list() -> str:
@@ -249,7 +266,6 @@ __all__ = [
     "EXTENSION_WAIT",
     "IDEMPOTENCY_HEADER",
     "JOBS_PATH",
-    "KNOWN_STATUSES",
     "MAX_BATCH_GET",
     "MAX_BATCH_JOBS",
     "MAX_IDEMPOTENCY_KEY",

@@ -8,9 +8,8 @@ is :func:`qibo_client.jobs.waiting.wait_until`, the one wait policy of the packa
 
 from __future__ import annotations
 
-import enum
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qibo_client.errors import (
     JobFailedError,
@@ -18,14 +17,14 @@ from qibo_client.errors import (
     MalformedResponseError,
     QiboApiError,
     QiboClientError,
-    UnknownJobStatusError,
     UnsupportedCircuitError,
     WaitInterrupted,
 )
+from qibo_client.http.api import ServerApi
 from qibo_client.http.session import MAX_RESPONSE_BYTES, check_response_has_keys
 from qibo_client.jobs.progress import WaitObserver, WaitStatus
 from qibo_client.jobs.waiting import Deadline, Step, poll_intervals, wait_until
-from qibo_client.protocol import TERMINAL_STATUSES, Status, job_path
+from qibo_client.protocol import Status, job_path
 from qibo_client.results.counts import (
     ResampledCountsWarning,
     answer_limit,
@@ -39,8 +38,6 @@ from qibo_client.results.counts import (
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-    from qibo_client.http.api import ServerApi
-
 logger = logging.getLogger("qibo_client.jobs.job")
 
 #: The tail of a downloaded error log kept as a failure reason.
@@ -49,31 +46,16 @@ MAX_REASON_CHARS = 4000
 GONE_STATUSES = frozenset({404, 405, 410})
 
 
-class JobStatus(enum.Enum):
-    """The job statuses of :class:`~qibo_client.protocol.Status`, as a client reads them."""
-
-    QUEUEING = Status.QUEUEING.value
-    PENDING = Status.PENDING.value
-    RUNNING = Status.RUNNING.value
-    POSTPROCESSING = Status.POSTPROCESSING.value
-    SUCCESS = Status.SUCCESS.value
-    ERROR = Status.ERROR.value
+class HasServerApi(Protocol):
+    """What :meth:`Job.from_pid` needs of a client: its API object (``Client`` has it)."""
 
     @property
-    def is_terminal(self) -> bool:
-        return self.value in TERMINAL_STATUSES
+    def api(self) -> ServerApi: ...
 
-    @classmethod
-    def parse(cls, value: Any) -> JobStatus:
-        """Read a status case-insensitively; an unknown one is an error, never "keep waiting"."""
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            raise UnknownJobStatusError(
-                f"The server reported job status {value!r}, which this client does not know "
-                f"(known: {', '.join(s.value for s in cls)}). Upgrade qibo-client, or look at "
-                "the job with client.get_job(pid)."
-            ) from None
+
+#: The job statuses, as a client reads them (:meth:`Status.parse`, :attr:`Status.is_terminal`):
+#: the protocol's one enum under the name the first release gave it.
+JobStatus = Status
 
 
 class Job:
@@ -109,8 +91,22 @@ class Job:
             self._update(data)
 
     @classmethod
-    def from_pid(cls, api: ServerApi, pid: str, *, progress: bool = False) -> Job:
-        """A handle on an existing job; nothing is fetched until it is used."""
+    def from_pid(
+        cls, client: HasServerApi | ServerApi, pid: str, *, progress: bool | None = None
+    ) -> Job:
+        """A handle on an existing job; nothing is fetched until it is used.
+
+        ``client`` is the :class:`~qibo_client.qibo_client.Client` (as since the first release)
+        or its :class:`~qibo_client.http.api.ServerApi`; ``progress`` defaults to the client's.
+        """
+        api = client if isinstance(client, ServerApi) else getattr(client, "api", None)
+        if not isinstance(api, ServerApi):
+            raise TypeError(
+                f"Job.from_pid takes a qibo_client Client (or its .api), not "
+                f"{type(client).__name__}: Job.from_pid(client, pid), or client.get_job(pid)"
+            )
+        if progress is None:
+            progress = bool(getattr(client, "progress", False))
         return cls(api, pid, progress=progress)
 
     def __repr__(self) -> str:

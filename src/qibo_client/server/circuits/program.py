@@ -171,13 +171,6 @@ class Program:
         return tuple(q for m in self.measurements for q in m.qubits)
 
     @property
-    def is_noisy(self) -> bool:
-        """True if anything beyond gates and perfect terminal measurements is in the circuit."""
-        return any(type(op) is not Op for op in self.ops) or any(
-            m.p0 is not None or m.p1 is not None for m in self.measurements
-        )
-
-    @property
     def runs_as_density_matrix(self) -> bool:
         """Whether the worker simulates a density matrix: only for channels or collapses.
 

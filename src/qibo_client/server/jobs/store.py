@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from qibo_client.protocol import Status, sql_terminal_list
 from qibo_client.server.accounts import AccountSpec, User, token_digest
@@ -371,7 +370,3 @@ class Store:
             (user_id, project, device),
         ).fetchone()
         return Usage(float(row[0]), int(row[1]), int(row[2]))
-
-
-def row_dict(row: sqlite3.Row) -> dict[str, Any]:
-    return {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
