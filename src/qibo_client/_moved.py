@@ -33,13 +33,13 @@ MOVED: dict[str, str] = {
     "qibo_client.qasm": "qibo_client.circuits.qasm",
     "qibo_client.raw_export": "qibo_client.circuits.raw",
     "qibo_client.templates": "qibo_client.circuits.templates",
-    "qibo_client.encoding": "qibo_client.circuits.encoding",
     "qibo_client.job": "qibo_client.jobs.job",
     "qibo_client.batch": "qibo_client.jobs.batch",
     "qibo_client.waiting": "qibo_client.jobs.waiting",
     "qibo_client.progress": "qibo_client.jobs.progress",
     "qibo_client.journal": "qibo_client.jobs.journal",
     "qibo_client.legacy": "qibo_client.jobs.legacy",
+    "qibo_client.encoding": "qibo_client.jobs.encoding",
     "qibo_client.outcomes": "qibo_client.results.outcomes",
     "qibo_client.accounts_cli": "qibo_client.cli.accounts",
     "qibo_client.devices_cli": "qibo_client.cli.devices",
@@ -53,6 +53,7 @@ MOVED: dict[str, str] = {
     "qibo_client.server.checks": "qibo_client.server.api.checks",
     "qibo_client.server.answers": "qibo_client.server.api.answers",
     "qibo_client.server.access_log": "qibo_client.server.api.access_log",
+    "qibo_client.server.archive": "qibo_client.server.api.archive",
     "qibo_client.server.qasm_parser": "qibo_client.server.circuits.qasm_parser",
     "qibo_client.server.qasm_expr": "qibo_client.server.circuits.qasm_expr",
     "qibo_client.server.raw_circuit": "qibo_client.server.circuits.raw_circuit",
@@ -66,7 +67,6 @@ MOVED: dict[str, str] = {
     "qibo_client.server.store": "qibo_client.server.jobs.store",
     "qibo_client.server.template_runs": "qibo_client.server.jobs.template_runs",
     "qibo_client.server.templates": "qibo_client.server.jobs.templates",
-    "qibo_client.server.archive": "qibo_client.server.jobs.archive",
 }
 
 
