@@ -74,7 +74,8 @@ def check_measured(circuit: Any) -> None:
         raise UnsupportedCircuitError(f"The circuit has no measurements. {_SHOTS_HINT}")
 
 
-def qasm_problem(circuit: Any, *, wire_names: bool = True) -> str | None:
+# mccabe over 10 on purpose: one check per thing OpenQASM cannot say, read top to bottom
+def qasm_problem(circuit: Any, *, wire_names: bool = True) -> str | None:  # noqa: C901
     """Why OpenQASM 2.0 cannot carry ``circuit`` unchanged, or None when it can.
 
     A circuit with a problem travels as qibo's raw JSON instead (:mod:`qibo_client.circuits.raw`);
