@@ -29,6 +29,7 @@ MOVED: dict[str, str] = {
     "qibo_client.replies": "qibo_client.http.replies",
     "qibo_client.api": "qibo_client.http.api",
     "qibo_client.compat": "qibo_client.http.compat",
+    "qibo_client.retries": "qibo_client.http.retries",
     "qibo_client.export": "qibo_client.circuits.export",
     "qibo_client.qasm": "qibo_client.circuits.qasm",
     "qibo_client.raw_export": "qibo_client.circuits.raw",

@@ -1,5 +1,5 @@
-"""The retry table (``qibo_client.http.retries``) walked row by row, each kind of request driven through
-a fault proxy (``faults.py``) in front of a real server, with each fault a client must survive:
+"""The retry table (``qibo_client.http.retries``) walked row by row, each kind of request driven
+through a fault proxy (``faults.py``) in front of a real server, with each fault a client must survive:
 the request dropped before it reaches the server, dropped after (the answer lost), a 503 with
 ``Retry-After: 0``, and a restart (connections refused for a moment, then the real server again).
 

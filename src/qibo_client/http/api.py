@@ -15,8 +15,9 @@ and no re-sending of a POST that may have reached it. Only a client that skipped
 learns holds and batches by trying them.
 Templates (:mod:`qibo_client.jobs.encoding`) are used only where a server lists them.
 
-Every request names its kind, a row of :mod:`qibo_client.http.retries`, through :meth:`ServerApi.call`:
-that row and what this server lists decide whether the transport may send it again.
+Every request names its kind, a row of :mod:`qibo_client.http.retries`, through
+:meth:`ServerApi.call`: that row and what this server lists decide whether the transport may send
+it again.
 """
 
 from __future__ import annotations

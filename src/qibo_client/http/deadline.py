@@ -8,8 +8,8 @@ into one deadline per call, enforced by the library's own hooks rather than a lo
 - :class:`CallBudget` is the deadline of the call in progress (``None``: no overall deadline),
   the time after which no retry starts (always set: without a deadline, retries stop after
   :data:`UNBOUNDED_RETRY_BUDGET`), whether the request may be sent again once it may have
-  reached the server (its row in :mod:`qibo_client.http.retries`), and whether refused connections are
-  a restart to ride (the server answered this session before). ``ApiSession.call`` sets it in a
+  reached the server (its row in :mod:`qibo_client.http.retries`), and whether refused
+  connections are a restart to ride (the server answered this session before). ``ApiSession.call`` sets it in a
   context variable for the length of the call: urllib3's retry object is shared by every call of
   a session (it is mounted once on the adapter), so the per-call facts travel beside it, not
   inside it. Context variables are per thread, so concurrent calls on one session never see each
@@ -144,8 +144,8 @@ def leave(token: contextvars.Token[CallBudget | None]) -> None:
 class BoundedRetry(Retry):
     """urllib3's ``Retry``, held to the current call's :class:`CallBudget`.
 
-    Inside a call, the budget (the request's row in :mod:`qibo_client.http.retries`) decides what may
-    be sent again, whatever the method: ``allowed_methods`` applies only to requests sent outside
+    Inside a call, the budget (the request's row in :mod:`qibo_client.http.retries`) decides what
+    may be sent again, whatever the method: ``allowed_methods`` applies only to requests sent outside
     :meth:`~qibo_client.http.session.ApiSession.call`, where the method's usual meaning decides.
     ``max_retry_after`` caps any server's ``Retry-After`` even without a deadline.
     """
