@@ -57,6 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulation engine of the simulator devices (auto: qibojit if installed, else numpy)",
     )
     parser.add_argument(
+        "--qibolab",
+        default=None,
+        metavar="PLATFORM[,PLATFORM...]",
+        help="offer these qibolab platforms as devices of the same names, found in the folders "
+        "of $QIBOLAB_PLATFORMS ('dummy' is built in); needs the [hardware] extra",
+    )
+    parser.add_argument(
         "--accounts",
         default=None,
         help="JSON file of users and tokens (default: $QIBO_SERVER_ACCOUNTS)",
@@ -118,6 +125,16 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
             sys.stderr.write(f"qibo-client serve: {err}\n")
             return 2
 
+    devices = DEFAULT_DEVICES.with_engine(args.engine)
+    if args.qibolab:
+        from qibo_client.server.platforms import HardwareExtraMissingError, platform_devices
+
+        try:
+            devices = devices.with_devices(platform_devices(args.qibolab))
+        except (HardwareExtraMissingError, ValueError) as err:
+            sys.stderr.write(f"qibo-client serve: {err}\n")
+            return 2
+
     accounts_path = args.accounts or os.environ.get(ACCOUNTS_ENV)
     specs: list[AccountSpec] = []
     if accounts_path:
@@ -154,7 +171,7 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         accounts=specs,
         max_body_bytes=args.max_body_bytes,
         profile=profile_named(args.profile),
-        devices=DEFAULT_DEVICES.with_engine(args.engine),
+        devices=devices,
         dask=args.dask,
         threads=args.threads,
     )
@@ -166,6 +183,8 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         args.profile,
         f"Dask scheduler {args.dask}" if args.dask else f"{args.workers} local worker(s)",
     )
+    if args.qibolab:
+        logger.info("qibolab platforms, one job at a time each: %s", args.qibolab)
     uvicorn.run(
         create_app(config),
         host=args.host,
