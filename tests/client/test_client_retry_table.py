@@ -1,7 +1,8 @@
 """The retry table (``qibo_client.http.retries``) walked row by row, each kind of request driven
-through a fault proxy (``faults.py``) in front of a real server, with each fault a client must survive:
-the request dropped before it reaches the server, dropped after (the answer lost), a 503 with
-``Retry-After: 0``, and a restart (connections refused for a moment, then the real server again).
+through a fault proxy (``faults.py``) in front of a real server, with each fault a client must
+survive: the request dropped before it reaches the server, dropped after (the answer lost), a 503
+with ``Retry-After: 0``, and a restart (connections refused for a moment, then the real server
+again).
 
 The outcome is read on the real server behind the proxy: the right answer, no duplicate job
 (jobs counted there), or the typed error that docs/guarantees.md documents for that row. Every

@@ -5,15 +5,15 @@ lets a server drip one byte every half second forever, and a ``Retry`` of 5 atte
 up (5 x (connect + read) + backoff + ``Retry-After``). This module turns the client's ``timeout``
 into one deadline per call, enforced by the library's own hooks rather than a loop of our own:
 
-- :class:`CallBudget` is the deadline of the call in progress (``None``: no overall deadline),
-  the time after which no retry starts (always set: without a deadline, retries stop after
-  :data:`UNBOUNDED_RETRY_BUDGET`), whether the request may be sent again once it may have
-  reached the server (its row in :mod:`qibo_client.http.retries`), and whether refused
-  connections are a restart to ride (the server answered this session before). ``ApiSession.call`` sets it in a
-  context variable for the length of the call: urllib3's retry object is shared by every call of
-  a session (it is mounted once on the adapter), so the per-call facts travel beside it, not
-  inside it. Context variables are per thread, so concurrent calls on one session never see each
-  other's budget.
+- :class:`CallBudget` is the deadline of the call in progress (``None``: no overall deadline), the
+  time after which no retry starts (always set: without a deadline, retries stop after
+  :data:`UNBOUNDED_RETRY_BUDGET`), whether the request may be sent again once it may have reached
+  the server (its row in :mod:`qibo_client.http.retries`), and whether refused connections are a
+  restart to ride (the server answered this session before). ``ApiSession.call`` sets it in a
+  context variable for the length of the call: urllib3's retry object is shared by every call of a
+  session (it is mounted once on the adapter), so the per-call facts travel beside it, not inside
+  it. Context variables are per thread, so concurrent calls on one session never see each other's
+  budget.
 - :class:`BoundedRetry` is urllib3's ``Retry`` that stops retrying when the budget is spent, cuts
   backoff to what is left, honours ``Retry-After`` exactly (0: at once; a decimal too) when it
   fits and gives up at once when the server asks for a pause longer than the time left (waiting
@@ -145,9 +145,9 @@ class BoundedRetry(Retry):
     """urllib3's ``Retry``, held to the current call's :class:`CallBudget`.
 
     Inside a call, the budget (the request's row in :mod:`qibo_client.http.retries`) decides what
-    may be sent again, whatever the method: ``allowed_methods`` applies only to requests sent outside
-    :meth:`~qibo_client.http.session.ApiSession.call`, where the method's usual meaning decides.
-    ``max_retry_after`` caps any server's ``Retry-After`` even without a deadline.
+    may be sent again, whatever the method: ``allowed_methods`` applies only to requests sent
+    outside :meth:`~qibo_client.http.session.ApiSession.call`, where the method's usual meaning
+    decides. ``max_retry_after`` caps any server's ``Retry-After`` even without a deadline.
     """
 
     def __init__(self, *args: Any, max_retry_after: float = 30.0, **kwargs: Any) -> None:

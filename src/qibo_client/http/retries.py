@@ -1,18 +1,18 @@
 """The retry policy, stated once: one row per kind of request the client sends.
 
-Whether a request may be sent again depends on one fact: would a second copy change anything if
-the first one reached the server? Nothing else (the HTTP method, the caller's habits) decides it.
-Each row of :data:`KINDS` says it for one kind of request, and under which server extension it
-becomes true; :class:`~qibo_client.http.api.ServerApi` names the kind of each request it sends, and
-the transport (:mod:`qibo_client.http.session`,
-:class:`qibo_client.http.deadline.BoundedRetry`) applies the rules below to it. Adding a kind of request is adding a row.
+Whether a request may be sent again depends on one fact: would a second copy change anything if the
+first one reached the server? Nothing else (the HTTP method, the caller's habits) decides it. Each
+row of :data:`KINDS` says it for one kind of request, and under which server extension it becomes
+true; :class:`~qibo_client.http.api.ServerApi` names the kind of each request it sends, and the
+transport (:mod:`qibo_client.http.session`, :class:`qibo_client.http.deadline.BoundedRetry`) applies
+the rules below to it. Adding a kind of request is adding a row.
 
 What the transport does with a row, within the call's deadline (the client's ``timeout``):
 
 - always, for every kind: a connection that was refused or never made is retried (nothing was
-  sent). On a server that this session has already reached, refused connections are a restart,
-  and they are retried until the deadline, not only
-  :data:`~qibo_client.http.session.CONNECT_RETRIES` times; a 429 is retried (the server refused it unprocessed), after its ``Retry-After``;
+  sent). On a server that this session has already reached, refused connections are a restart, and
+  they are retried until the deadline, not only :data:`~qibo_client.http.session.CONNECT_RETRIES`
+  times; a 429 is retried (the server refused it unprocessed), after its ``Retry-After``;
 - resendable (``idempotent``, or ``extension`` listed by the server): also a connection dropped
   after the request was sent, an answer cut off mid-body, and 502/503/504, after their
   ``Retry-After`` (0 means at once) when it fits in the time left;

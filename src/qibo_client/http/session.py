@@ -10,8 +10,8 @@ connects, reads, retries, backoff and ``Retry-After`` all fit inside it, and the
 pieces so that a slow drip is cut at the deadline and an oversized answer is refused while it
 arrives, not after. Without a timeout, reads are still bounded and no retry starts after a minute.
 
-What is retried, and why it is safe, is one table: :mod:`qibo_client.http.retries`, a row per
-kind of request. A call names its kind (``ServerApi`` does; a call without one is judged by its method)
+What is retried, and why it is safe, is one table: :mod:`qibo_client.http.retries`, a row per kind
+of request. A call names its kind (``ServerApi`` does; a call without one is judged by its method)
 and whether this server lists the kind's extension; :class:`qibo_client.http.deadline.BoundedRetry`
 then retries a failed connect always (to a server this session has reached before, until the
 deadline: that is a restart), a 429 always, and, for a request that is safe to send again, also

@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from qibo_client.server.profiles import PROFILES, profile_named
 
@@ -57,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulation engine of the simulator devices (auto: qibojit if installed, else numpy)",
     )
     parser.add_argument(
+        "--qibolab",
+        default=None,
+        metavar="PLATFORM[,PLATFORM...]",
+        help="offer these qibolab platforms as devices of the same names, found in the folders "
+        "of $QIBOLAB_PLATFORMS ('dummy' is built in); needs the [hardware] extra",
+    )
+    parser.add_argument(
         "--accounts",
         default=None,
         help="JSON file of users and tokens (default: $QIBO_SERVER_ACCOUNTS)",
@@ -80,6 +88,17 @@ def _parse(argv: Sequence[str] | argparse.Namespace | None) -> argparse.Namespac
     parser = argparse.ArgumentParser(prog="qibo-client serve")
     add_arguments(parser)
     return parser.parse_args(argv)
+
+
+def _with_platforms(devices: Any, names: Any) -> Any:
+    """``devices`` plus one device per qibolab platform; ValueError says why one cannot be had
+    (no ``[hardware]`` extra, an unknown platform, a name already taken)."""
+    from qibo_client.server.platforms import HardwareExtraMissingError, platform_devices
+
+    try:
+        return devices.with_devices(platform_devices(names))
+    except HardwareExtraMissingError as err:
+        raise ValueError(str(err)) from None
 
 
 def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
@@ -111,12 +130,15 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         sys.stderr.write(f"qibo-client serve: the server does not import ({err})\n")
         return 2
 
-    if args.dask:
-        try:
+    try:
+        if args.dask:
             require_dask()
-        except DaskUnavailableError as err:
-            sys.stderr.write(f"qibo-client serve: {err}\n")
-            return 2
+        devices = DEFAULT_DEVICES.with_engine(args.engine)
+        if args.qibolab:
+            devices = _with_platforms(devices, args.qibolab)
+    except (DaskUnavailableError, ValueError) as err:
+        sys.stderr.write(f"qibo-client serve: {err}\n")
+        return 2
 
     accounts_path = args.accounts or os.environ.get(ACCOUNTS_ENV)
     specs: list[AccountSpec] = []
@@ -154,7 +176,7 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         accounts=specs,
         max_body_bytes=args.max_body_bytes,
         profile=profile_named(args.profile),
-        devices=DEFAULT_DEVICES.with_engine(args.engine),
+        devices=devices,
         dask=args.dask,
         threads=args.threads,
     )
@@ -166,6 +188,8 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         args.profile,
         f"Dask scheduler {args.dask}" if args.dask else f"{args.workers} local worker(s)",
     )
+    if args.qibolab:
+        logger.info("qibolab platforms, one job at a time each: %s", args.qibolab)
     uvicorn.run(
         create_app(config),
         host=args.host,

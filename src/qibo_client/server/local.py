@@ -98,6 +98,7 @@ def local_cluster(
     threads: int | None = None,
     engine: str | None = None,
     templates_per_user: int = DEFAULT_TEMPLATES_PER_USER,
+    qibolab: str | Iterable[str] | None = None,
 ) -> Iterator[LocalCluster]:
     """Start the reference server on a free loopback port; stop it cleanly on exit.
 
@@ -115,6 +116,9 @@ def local_cluster(
     ``distributed.LocalCluster`` (needs ``pip install "qibo-client[dask]"``). ``threads``: numba
     threads per job (default: cores divided by the jobs that run at once). ``engine``: the
     simulation engine of the simulators (``auto``, ``numpy``, ``qibojit``; see engines.py).
+
+    ``qibolab`` names qibolab platforms (``["dummy"]`` or ``"dummy,lab"``): each becomes a device
+    of the same name, run one job at a time (needs the ``[hardware]`` extra; see platforms.py).
     """
     import uvicorn
 
@@ -124,6 +128,10 @@ def local_cluster(
     if dask is not None:
         require_dask()  # the install hint here, not a failed start
     devices = DEFAULT_DEVICES if engine is None else DEFAULT_DEVICES.with_engine(engine)
+    if qibolab:
+        from qibo_client.server.platforms import platform_devices
+
+        devices = devices.with_devices(platform_devices(qibolab))
 
     with tempfile.TemporaryDirectory(prefix="qibo-cluster-") as scratch:
         path = Path(db_path) if db_path is not None else Path(scratch) / "cluster.sqlite3"

@@ -24,8 +24,10 @@ from qibo_client.protocol import (
 from qibo_client.server.accounts import AccountSpec, User, digests_match, token_digest
 from qibo_client.server.api.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
+from qibo_client.server.jobs.engines import QIBOLAB
 from qibo_client.server.jobs.executors import make_executor
 from qibo_client.server.jobs.runner import Runner
+from qibo_client.server.jobs.runner_group import RunnerGroup, platform_runner
 from qibo_client.server.jobs.store import Store
 from qibo_client.server.jobs.templates import TemplateBook
 from qibo_client.server.jobs.worker import Outcome, Task
@@ -72,6 +74,8 @@ class ServerState:
     live there).
     """
 
+    runner: Runner | RunnerGroup
+
     def __init__(
         self,
         config: ServerConfig,
@@ -104,6 +108,12 @@ class ServerState:
             self.runner = Runner(config.workers, self.record, executor)
         else:
             self.runner = make_runner(config.workers, self.record)
+        platforms = [device.name for device in config.devices if device.engine == QIBOLAB]
+        if platforms:  # each qibolab platform: a queue and a worker of its own
+            self.runner = RunnerGroup(
+                self.runner,
+                {name: platform_runner(config.workers, self.record) for name in platforms},
+            )
 
     def add_user(self, spec: AccountSpec) -> None:
         """Create (or update) a user while serving."""

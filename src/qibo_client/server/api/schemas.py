@@ -210,6 +210,15 @@ class Partition(BaseModel):
     status: str | None = None
     max_shots: int | None = None
     default_shots: int | None = None
+    qubits: list[int | str] | None = Field(
+        default=None, description="hardware: the chip's qubit names (docs/hardware.md)"
+    )
+    connectivity: list[list[int | str]] | None = Field(
+        default=None, description="hardware: its coupled qubit pairs, by name; null: all-to-all"
+    )
+    natives: list[str] | None = Field(
+        default=None, description="hardware: the qibo gates it runs as written (verbatim)"
+    )
 
 
 class ProjectQuotaRef(BaseModel):

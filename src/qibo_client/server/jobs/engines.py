@@ -38,13 +38,17 @@ AUTO = "auto"
 NUMPY = "numpy"
 QIBOJIT = "qibojit"  # numba, on the CPU
 QIBOJIT_CUPY = "qibojit-cupy"  # cupy, on a GPU
-ENGINES = (AUTO, NUMPY, QIBOJIT, QIBOJIT_CUPY)
+#: a qibolab platform (platforms.py): circuits are built and transpiled with numpy, then run on
+#: the platform by the platform's own worker (platform_worker.py).
+QIBOLAB = "qibolab"
+ENGINES = (AUTO, NUMPY, QIBOJIT, QIBOJIT_CUPY, QIBOLAB)
 
 #: engine name -> the arguments of ``qibo.set_backend``.
 _BACKENDS: dict[str, dict[str, str]] = {
     NUMPY: {"backend": "numpy"},
     QIBOJIT: {"backend": "qibojit", "platform": "numba"},
     QIBOJIT_CUPY: {"backend": "qibojit", "platform": "cupy"},
+    QIBOLAB: {"backend": "numpy"},
 }
 
 

@@ -91,13 +91,19 @@ def transpile(circuit: Any, device: Device) -> Any:
     from qibo.transpiler.router import Sabre
     from qibo.transpiler.unroller import NativeGates, Unroller
 
+    # Nodes are the chip's qubit names (a qibolab platform's own): the transpiled circuit's
+    # wire_names are what the platform's compiler looks its qubits up by.
+    names = device.qubit_names or tuple(range(device.max_qubits))
     if device.edges is None:
-        graph = nx.complete_graph(device.max_qubits)
+        graph = nx.complete_graph(names)
     else:
-        graph = nx.Graph(sorted(device.edges))
-        graph.add_nodes_from(range(device.max_qubits))
+        graph = nx.Graph([(names[a], names[b]) for a, b in sorted(device.edges)])
+        graph.add_nodes_from(names)
+    allowed = device.transpile_natives()
     natives = (
-        NativeGates.default() if device.natives is None else NativeGates[sorted(device.natives)]
+        NativeGates.default()
+        if allowed is None
+        else NativeGates[sorted(allowed & set(NativeGates.__members__))]
     )
     passes = Passes(connectivity=graph, passes=[Preprocessing(), Sabre(), Unroller(natives)])
     transpiled, _layout = passes(circuit)
@@ -134,6 +140,10 @@ def _counts(result: Any, nshots: int, seed: int) -> dict[str, int]:
 
 def run_task(task: Task) -> Outcome:
     """Build, (transpile,) simulate and count one job. Never raises for the circuit's faults."""
+    if task.device.engine == engines.QIBOLAB:
+        from qibo_client.server.jobs.platform_worker import run_on_platform
+
+        return run_on_platform(task)
     started = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     engine = None
