@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qibo_client import retries
-from qibo_client.config import MalformedResponseError
+from qibo_client.config import ConfigurationError, MalformedResponseError
 from qibo_client.protocol import (
     ACCOUNTS_ME_PATH,
     BATCH_PATH,
@@ -36,6 +36,7 @@ from qibo_client.protocol import (
     EXTENSION_IDEMPOTENCY,
     EXTENSION_INITIAL_STATE,
     EXTENSION_QASM,
+    EXTENSION_TAGS,
     EXTENSION_TEMPLATES,
     EXTENSION_WAIT,
     EXTENSIONS_KEY,
@@ -44,6 +45,7 @@ from qibo_client.protocol import (
     MAX_WAIT_SECONDS,
     PREFER_HEADER,
     PROJECT_QUOTAS_PATH,
+    TAG_QUERY,
     TEMPLATES_PATH,
     TOKEN_HEADER,
     VERSION_PATH,
@@ -78,6 +80,8 @@ class ServerFeatures:
     initial_states: bool | None = None
     #: Takes templates (only where listed; never learnt by trying).
     templates: bool = False
+    #: Keeps job names and tags (only where listed: elsewhere they are never sent).
+    tags: bool = False
     #: True once set from a version answer: nothing is learnt by trying then.
     listed: bool = False
 
@@ -93,6 +97,7 @@ class ServerFeatures:
             idempotency=EXTENSION_IDEMPOTENCY in names,
             initial_states=EXTENSION_INITIAL_STATE in names,
             templates=EXTENSION_TEMPLATES in names,
+            tags=EXTENSION_TAGS in names,
             listed=True,
         )
 
@@ -110,6 +115,7 @@ class ServerFeatures:
             EXTENSION_IDEMPOTENCY: self.idempotency,
             EXTENSION_INITIAL_STATE: self.initial_states,
             EXTENSION_TEMPLATES: self.templates,
+            EXTENSION_TAGS: self.tags,
         }
         return known.get(extension) is True
 
@@ -236,8 +242,18 @@ class ServerApi:
         """``DELETE /api/jobs/{pid}/`` (the server cancels a job still queued or running)."""
         self.call(retries.DELETE, job_path(pid), job_url=True)
 
-    def list_jobs(self) -> list[Any]:
-        body = parse_json(self.call(retries.JOBS, JOBS_PATH))
+    def list_jobs(self, tag: str | None = None) -> list[Any]:
+        """``GET /api/jobs/``; ``tag`` asks a server with the tags extension for only the jobs
+        carrying it (a ConfigurationError elsewhere: the list would not be filtered)."""
+        params = None
+        if tag is not None:
+            if not self.features.honours(EXTENSION_TAGS):
+                raise ConfigurationError(
+                    f"the server at {self.url} does not list the {EXTENSION_TAGS!r} extension: "
+                    "it keeps no tags to filter by (qibo-client jobs --tag reads the journal)"
+                )
+            params = {TAG_QUERY: tag}
+        body = parse_json(self.call(retries.JOBS, JOBS_PATH, params=params))
         if not isinstance(body, list):
             raise MalformedResponseError("The job list is not a JSON list")
         return body

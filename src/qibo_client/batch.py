@@ -23,7 +23,7 @@ from qibo_client.config import (
 )
 from qibo_client.job import Job, JobStatus
 from qibo_client.progress import BatchProgress
-from qibo_client.protocol import MAX_BATCH_GET, MAX_BATCH_JOBS
+from qibo_client.protocol import EXTENSION_TAGS, MAX_BATCH_GET, MAX_BATCH_JOBS
 from qibo_client.settings import JobOptions
 from qibo_client.waiting import Deadline, Step, wait_until
 
@@ -72,7 +72,7 @@ def submit_batches(
     which sends forgotten templates again).
     """
     jobs: list[Job] = []
-    common = options.fields()
+    common = options.fields(labels=api.features.honours(EXTENSION_TAGS))
     while len(jobs) < len(circuits) and api.features.batches is not False:
         end = min(len(circuits), len(jobs) + MAX_BATCH_JOBS)
         bodies = _share_parameters([{**fields, **common} for fields in circuits[len(jobs) : end]])

@@ -68,6 +68,7 @@ def job_object(state: ServerState, row: sqlite3.Row, user: User) -> bytes:
         "qibo_version": state.qibo_version,
         "engine": row["engine"],
         "result_path": result_path(state, pid, status),
+        **labels(state, row),
     }
     text = json.dumps(head, separators=(",", ":"))
     frequencies = row["frequencies"] or "null"
@@ -172,7 +173,15 @@ def job_summary(state: ServerState, row: sqlite3.Row, user: User) -> dict[str, A
         "updated_at": row["updated_at"],
         "status": status,
         "result_path": result_path(state, row["pid"], status),
+        **labels(state, row),
     }
+
+
+def labels(state: ServerState, row: sqlite3.Row) -> dict[str, Any]:
+    """``name`` and ``tags`` of a job, where the profile has the tags extension (else nothing)."""
+    if not state.profile.tags:
+        return {}
+    return {"name": row["name"], "tags": json.loads(row["tags"]) if row["tags"] else []}
 
 
 __all__ = [
@@ -182,6 +191,7 @@ __all__ = [
     "job_response",
     "job_summary",
     "json_response",
+    "labels",
     "official_job_object",
     "project_quota",
     "result_path",

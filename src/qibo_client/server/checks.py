@@ -217,7 +217,8 @@ def check_job(
     """Every check of one job against the server (device, project, shots, circuit); a 400.
 
     ``job`` fits the request model. A profile without QASM refuses QASM text; one without seeds
-    ignores ``seed``, one without initial states ``initial_state``. A job naming a template
+    ignores ``seed``, one without initial states ``initial_state``, one without tags ``name``
+    and ``tags``. A job naming a template
     (``templates``: the server's book) the user does not have is a 409 ``unknown_template``:
     nothing is stored.
     """
@@ -255,8 +256,19 @@ def check_job(
         raise refuse(409, str(err)) from err
     except (ValueError, TypeError) as err:
         raise refuse(400, str(err)) from err
+    name, tags = (job.name, tuple(dict.fromkeys(job.tags or ()))) if profile.tags else (None, ())
     new = NewJob(
-        user.id, device.name, project, circuit_json, shots, program.nqubits, verbatim, key, seed
+        user.id,
+        device.name,
+        project,
+        circuit_json,
+        shots,
+        program.nqubits,
+        verbatim,
+        key,
+        seed,
+        name,
+        tags,
     )
     return CheckedJob(new, run, device)
 
