@@ -95,8 +95,8 @@ def check_quotas(store: Store, defaults: QuotaLimits, jobs: Sequence[NewJob]) ->
         if shots[project] > left.shots_left:
             raise refuse(
                 403,
-                f"{where}: {what} ask for {shots[project]} shots and it has {left.shots_left} "
-                f"left of {left.shots_max}; nothing was queued",
+                f"{where}: {what} would use {shots[project]} shots, and it has "
+                f"{left.shots_left} left of {left.shots_max}; nothing was queued",
             )
 
 
