@@ -115,14 +115,14 @@ def test_the_runner_takes_jobs_in_the_order_positions_promise() -> None:
     assert estimates == sorted(estimates)  # type: ignore[type-var]
 
 
-Op = tuple[str, int, int]
+Op = tuple[str, int | None, int]
 
 
 @given(
     st.lists(
         st.tuples(
             st.sampled_from(["push", "front", "remove", "pop"]),
-            st.integers(0, 3),
+            st.sampled_from([None, 1, 2, 3]),
             st.integers(0, 30),
         ),
         max_size=60,

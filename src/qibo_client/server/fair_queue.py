@@ -24,7 +24,8 @@ Item = TypeVar("Item")
 
 
 class FairQueue(Generic[Item]):
-    """Queued items by key (a pid), in lanes by owner (a user id), taken in round-robin."""
+    """Queued items by key (a pid), in lanes by owner (a user id, or None: any hashable value
+    is an owner), taken in round-robin."""
 
     def __init__(self) -> None:
         #: owner -> that owner's items, oldest first; the dict's order is the ring's.
@@ -76,9 +77,9 @@ class FairQueue(Generic[Item]):
 
     def remove(self, key: str) -> Item | None:
         """Drop ``key`` from the queue; its item, or None if it was not queued."""
-        owner = self._owner.pop(key, None)
-        if owner is None:
+        if key not in self._owner:
             return None
+        owner = self._owner.pop(key)
         lane = self._lanes[owner]
         item = lane.pop(key)
         if not lane:
@@ -92,9 +93,9 @@ class FairQueue(Generic[Item]):
         each lane ahead of it in the ring has given ``min(len, d + 1)`` and each behind it
         ``min(len, d)``.
         """
-        owner = self._owner.get(key)
-        if owner is None:
+        if key not in self._owner:
             return None
+        owner = self._owner[key]
         depth = next(index for index, queued in enumerate(self._lanes[owner]) if queued == key)
         before = depth
         ahead = True
