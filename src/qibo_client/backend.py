@@ -67,6 +67,7 @@ from qibo_client.settings import (
     CIRCUIT_AUTO,
     SUBMIT_HOLD,
     JobOptions,
+    as_tags,
     resolve,
     token_available,
 )
@@ -95,7 +96,8 @@ class RemoteTIIBackend(NumpyBackend):
     outlives it stays on the server, see ``JobTimeoutError``); ``circuit_format`` is ``"auto"``
     (QASM where the server lists it, qibo's ``circuit.raw`` elsewhere), ``"qasm"`` or ``"raw"``.
     ``templates=False`` sends every circuit whole even where the server takes templates
-    (:mod:`qibo_client.jobs.encoding`).
+    (:mod:`qibo_client.jobs.encoding`). ``tags`` label every job this backend submits (sent where
+    the server lists the ``tags`` extension, and kept in the local journal everywhere).
     """
 
     def __init__(
@@ -108,12 +110,15 @@ class RemoteTIIBackend(NumpyBackend):
         timeout: float | None = None,
         circuit_format: str = CIRCUIT_AUTO,
         templates: bool = True,
+        tags: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.name = "qibo-client"
         self.platform = device
         #: What every circuit of this backend carries (shots come with each execution).
-        self.options = JobOptions(device, project, verbatim, circuit_format=circuit_format)
+        self.options = JobOptions(
+            device, project, verbatim, circuit_format=circuit_format, tags=as_tags(tags)
+        )
         self.timeout = timeout
         self.templates = templates
         settings = resolve(
@@ -298,7 +303,10 @@ class MetaBackend:
                 f"platform={platform!r} and device={device!r} disagree; they are synonyms here, "
                 "pass only one."
             )
-        allowed = {"token", "url", "project", "verbatim", "timeout", "circuit_format", "templates"}
+        allowed = {
+            *("token", "url", "project", "verbatim", "timeout", "circuit_format", "templates"),
+            "tags",
+        }
         unknown = sorted(set(kwargs) - allowed)
         if unknown:
             raise ConfigurationError(

@@ -44,7 +44,7 @@ from qibo_client.jobs.legacy import (
 )
 from qibo_client.jobs.progress import progress_enabled
 from qibo_client.jobs.waiting import ANSWER_GRACE
-from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, MAX_WAIT_SECONDS
+from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, EXTENSION_TAGS, MAX_WAIT_SECONDS
 from qibo_client.settings import CIRCUIT_AUTO, SUBMIT_HOLD, JobOptions, official_order, resolve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -175,6 +175,8 @@ class Client:
         idempotency_key: str | None = None,
         options: JobOptions | None = None,
         initial_state: Any = None,
+        name: str | None = None,
+        tags: Sequence[str] | None = None,
     ) -> Job:
         """Queue a circuit and return its :class:`Job`.
 
@@ -187,9 +189,12 @@ class Client:
         given. ``wait=S`` asks a server that holds to keep the answer up to S seconds (at most
         the protocol's 30 s): if the job ends by then the Job is born final, results included.
         The submission carries an ``Idempotency-Key``; it is re-sent after a failure only to a
-        server that honours it.
+        server that honours it. ``name`` and ``tags`` (bounded by ``protocol.MAX_JOB_NAME_CHARS``,
+        ``MAX_TAGS`` and ``MAX_TAG_CHARS``) label the job: sent to a server that lists the
+        ``tags`` extension, and kept in the local journal (``qibo-client jobs --tag``) anywhere.
         """
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
+        options = options.with_labels(name, tags)
         from qibo_client.circuits.export import initial_state_fields
 
         extra = initial_state_fields(circuit, initial_state, self.features.initial_states)
@@ -226,7 +231,8 @@ class Client:
         ``circuit`` is what the user gave (for bits and results). A template the server forgot
         is sent again, and the POST once more."""
         hold = min(wait or 0.0, MAX_WAIT_SECONDS) if self.features.holds is not False else 0.0
-        job = {**fields, **options.fields(), **(extra or {})}
+        labels = self.features.honours(EXTENSION_TAGS)
+        job = {**fields, **options.fields(labels=labels), **(extra or {})}
         try:
             body = self.encoder.send(
                 lambda: self.api.submit(job, hold=hold, idempotency_key=idempotency_key),
@@ -271,6 +277,8 @@ class Client:
                 project=options.project,
                 nshots=options.nshots,
                 path=self._journal_path,
+                name=options.name,
+                tags=options.tags,
             )
 
     def submit_many(
@@ -283,13 +291,17 @@ class Client:
         wait: float | None = None,
         *,
         options: JobOptions | None = None,
+        name: str | None = None,
+        tags: Sequence[str] | None = None,
     ) -> list[Job]:
         """Queue several circuits; with ``wait=S``, jobs that end within S are born final.
 
         On a server with the batch extension this is one POST per 1000 circuits, all or none
         queued; otherwise one POST per circuit, without holds (see :mod:`qibo_client.jobs.batch`).
+        ``name`` and ``tags`` label every job (as in :meth:`submit`).
         """
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
+        options = options.with_labels(name, tags)
         circuits = list(circuits)
         fields = [self.fields(circuit, options) for circuit in circuits]  # refuse before queueing
         jobs = _batch.submit_batches(
@@ -317,9 +329,10 @@ class Client:
         job.refresh()
         return job
 
-    def jobs(self) -> list[dict[str, Any]]:
-        """This user's jobs as the server lists them."""
-        return self.api.list_jobs()
+    def jobs(self, tag: str | None = None) -> list[dict[str, Any]]:
+        """This user's jobs as the server lists them; ``tag``: only those carrying it (a server
+        with the ``tags`` extension; elsewhere a ConfigurationError)."""
+        return self.api.list_jobs(tag)
 
     def delete_job(self, pid: str) -> None:
         """Remove a job (the server cancels it first if it is still queued or running)."""

@@ -72,7 +72,8 @@ def test_features_are_what_the_version_answer_lists(profiled: tuple[Client, str]
     else:
         assert set(body[EXTENSIONS_KEY]) >= {"qasm", "raw", "wait", "batch", "idempotency"}
         assert "initial_state" in body[EXTENSIONS_KEY]
-        assert client.features == ServerFeatures(True, True, True, True, True, True, listed=True)
+        expected = ServerFeatures(True, True, True, True, True, True, tags=True, listed=True)
+        assert client.features == expected
 
 
 def test_circuit_format_follows_the_server(profiled: tuple[Client, str]) -> None:

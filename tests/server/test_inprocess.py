@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ class InstantRunner(Runner):
         super().__init__(0, on_outcome)
         self.record = on_outcome
 
-    def submit(self, task: Task) -> None:
+    def submit(self, task: Task, owner: Hashable = None) -> None:
         counts = {"0" * task.program.nmeasured: task.nshots}
         self.record(Outcome(task.pid, ok=True, frequencies_json=json.dumps(counts), runtime=0.0))
 

@@ -77,8 +77,9 @@ CIRCUIT_JOB = {
     "seed": 7,
     # (|00> + |10>)/sqrt(2): the Bell circuit's H takes it to |00>, so every shot reads 00.
     "initial_state": [[2**-0.5, 0], 0, 2**-0.5, 0],
+    "name": "every field",
 }
-TEMPLATE_JOB = {"template": TEMPLATE, "parameters": [0.25], "nshots": 10}
+TEMPLATE_JOB = {"template": TEMPLATE, "parameters": [0.25], "nshots": 10, "tags": ["schema"]}
 
 
 @pytest.fixture
@@ -107,6 +108,8 @@ def test_bodies_that_use_every_documented_field_run_on_a_real_server(
     assert [job["status"] for job in jobs] == ["success"] * 2, jobs
     assert jobs[0]["frequencies"] == {"00": 10}  # the initial state was used
     assert jobs[0]["seed"] == 7
+    assert jobs[0]["name"] == "every field"
+    assert jobs[1]["tags"] == ["schema"]
     assert sum(jobs[1]["frequencies"].values()) == 10
 
 

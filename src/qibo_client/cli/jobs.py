@@ -39,6 +39,9 @@ def add_jobs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--offline", action="store_true", help="do not ask the servers for current statuses"
     )
+    parser.add_argument(
+        "--tag", default=None, metavar="TAG", help="only jobs submitted with this tag"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -119,7 +122,12 @@ def jobs_main(args: argparse.Namespace) -> int:
     from qibo_client.jobs import journal
     from qibo_client.settings import same_server
 
-    matching = [e for e in journal.entries() if args.url is None or same_server(e["url"], args.url)]
+    matching = [
+        e
+        for e in journal.entries()
+        if (args.url is None or same_server(e["url"], args.url))
+        and (args.tag is None or args.tag in (e.get("tags") or ()))
+    ]
     rows = matching[-args.limit :] if args.limit > 0 else matching
     known: dict[str, tuple[dict[str, str], str]] = {}  # server -> (pid -> status, problem)
     listed: list[dict[str, Any]] = []
@@ -140,27 +148,39 @@ def jobs_main(args: argparse.Namespace) -> int:
             servers.setdefault(str(entry["url"]), []).append(entry)
         for number, (url, entries) in enumerate(servers.items()):
             print(("\n" if number else "") + url)
+            labelled = any(entry.get("name") or entry.get("tags") for entry in entries)
             table = [
                 (
                     entry["pid"],
                     entry.get("device", ""),
                     "" if entry.get("nshots") is None else entry["nshots"],
                     str(entry.get("submitted", ""))[:16].replace("T", " "),
+                    *((_labels(entry),) if labelled else ()),
                     entry["status"],
                 )
                 for entry in entries
             ]
-            headers = ("pid", "device", "shots", "submitted (UTC)", "status")
+            headers: tuple[str, ...] = ("pid", "device", "shots", "submitted (UTC)")
+            headers += ("name [tags]", "status") if labelled else ("status",)
             print("\n".join(plain_table(headers, table)))
     hidden = len(matching) - len(rows)
     if not matching:
-        print(f"No jobs in the journal ({journal.journal_path()}).", file=sys.stderr)
+        tagged = f" tagged {args.tag!r}" if args.tag is not None else ""
+        print(f"No jobs{tagged} in the journal ({journal.journal_path()}).", file=sys.stderr)
     elif hidden:
         print(
             f"{hidden} older job(s) not shown (--limit {args.limit}); --limit 0 shows all.",
             file=sys.stderr,
         )
     return 0
+
+
+def _labels(entry: dict[str, Any]) -> str:
+    """A job's name and tags in one cell: ``vqe-tuesday [vqe,h2]`` (``-`` for neither)."""
+    name = str(entry.get("name") or "")
+    tags = entry.get("tags") or []
+    shown = f"{name} [{','.join(map(str, tags))}]".strip() if tags else name
+    return shown or "-"
 
 
 def result_main(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from qibo_client.errors import MalformedResponseError
+from qibo_client.errors import ConfigurationError, MalformedResponseError
 from qibo_client.http import retries
 from qibo_client.http.session import (
     MAX_RESPONSE_BYTES,
@@ -44,6 +44,7 @@ from qibo_client.protocol import (
     EXTENSION_IDEMPOTENCY,
     EXTENSION_INITIAL_STATE,
     EXTENSION_QASM,
+    EXTENSION_TAGS,
     EXTENSION_TEMPLATES,
     EXTENSION_WAIT,
     EXTENSIONS_KEY,
@@ -52,6 +53,7 @@ from qibo_client.protocol import (
     MAX_WAIT_SECONDS,
     PREFER_HEADER,
     PROJECT_QUOTAS_PATH,
+    TAG_QUERY,
     TEMPLATES_PATH,
     TOKEN_HEADER,
     VERSION_PATH,
@@ -80,6 +82,8 @@ class ServerFeatures:
     initial_states: bool | None = None
     #: Takes templates (only where listed; never learnt by trying).
     templates: bool = False
+    #: Keeps job names and tags (only where listed: elsewhere they are never sent).
+    tags: bool = False
     #: True once set from a version answer: nothing is learnt by trying then.
     listed: bool = False
 
@@ -95,6 +99,7 @@ class ServerFeatures:
             idempotency=EXTENSION_IDEMPOTENCY in names,
             initial_states=EXTENSION_INITIAL_STATE in names,
             templates=EXTENSION_TEMPLATES in names,
+            tags=EXTENSION_TAGS in names,
             listed=True,
         )
 
@@ -112,6 +117,7 @@ class ServerFeatures:
             EXTENSION_IDEMPOTENCY: self.idempotency,
             EXTENSION_INITIAL_STATE: self.initial_states,
             EXTENSION_TEMPLATES: self.templates,
+            EXTENSION_TAGS: self.tags,
         }
         return known.get(extension) is True
 
@@ -238,8 +244,18 @@ class ServerApi:
         """``DELETE /api/jobs/{pid}/`` (the server cancels a job still queued or running)."""
         self.call(retries.DELETE, job_path(pid), job_url=True)
 
-    def list_jobs(self) -> list[Any]:
-        body = parse_json(self.call(retries.JOBS, JOBS_PATH))
+    def list_jobs(self, tag: str | None = None) -> list[Any]:
+        """``GET /api/jobs/``; ``tag`` asks a server with the tags extension for only the jobs
+        carrying it (a ConfigurationError elsewhere: the list would not be filtered)."""
+        params = None
+        if tag is not None:
+            if not self.features.honours(EXTENSION_TAGS):
+                raise ConfigurationError(
+                    f"the server at {self.url} does not list the {EXTENSION_TAGS!r} extension: "
+                    "it keeps no tags to filter by (qibo-client jobs --tag reads the journal)"
+                )
+            params = {TAG_QUERY: tag}
+        body = parse_json(self.call(retries.JOBS, JOBS_PATH, params=params))
         if not isinstance(body, list):
             raise MalformedResponseError("The job list is not a JSON list")
         return body

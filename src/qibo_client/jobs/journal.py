@@ -1,7 +1,8 @@
 """A local, append-only journal of submitted jobs, so that results outlive the script.
 
 A script that crashes (or a laptop that sleeps) after submitting loses its ``Job`` objects, not
-its jobs: every submission appends one JSON line (server URL, pid, device, project, nshots, time)
+its jobs: every submission appends one JSON line (server URL, pid, device, project, nshots, time,
+and the job's name and tags if it has them)
 to ``jobs.jsonl`` in the user's cache directory, and ``qibo-client jobs`` / ``qibo-client result``
 read it back. The token is never written: the commands take it from the environment.
 
@@ -15,7 +16,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,12 @@ def record(
     project: str,
     nshots: int | None,
     path: Path | None = None,
+    name: str | None = None,
+    tags: Sequence[str] = (),
 ) -> None:
-    """Append one submission. A journal that cannot be written is logged, never fatal."""
-    entry = {
+    """Append one submission (its ``name`` and ``tags`` when it has them). A journal that cannot
+    be written is logged, never fatal."""
+    entry: dict[str, Any] = {
         "url": url,
         "pid": pid,
         "device": device,
@@ -54,6 +58,10 @@ def record(
         "nshots": nshots,
         "submitted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if name is not None:
+        entry["name"] = name
+    if tags:
+        entry["tags"] = list(tags)
     line = json.dumps(entry, separators=(",", ":")) + "\n"
     target = path or journal_path()
     try:

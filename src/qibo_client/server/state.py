@@ -21,11 +21,12 @@ from qibo_client.protocol import (
     TERMINAL_STATUSES,
     Status,
 )
-from qibo_client.server.accounts import AccountSpec, User, digests_match, token_digest
+from qibo_client.server.accounts import AccountSpec, User
 from qibo_client.server.api.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
 from qibo_client.server.jobs.engines import QIBOLAB
 from qibo_client.server.jobs.executors import make_executor
+from qibo_client.server.jobs.quotas import QuotaLimits
 from qibo_client.server.jobs.runner import Runner
 from qibo_client.server.jobs.runner_group import RunnerGroup, platform_runner
 from qibo_client.server.jobs.store import Store
@@ -33,16 +34,6 @@ from qibo_client.server.jobs.templates import TemplateBook
 from qibo_client.server.jobs.worker import Outcome, Task
 from qibo_client.server.profiles import DEFAULT, Profile
 from qibo_client.versions import qibo_version
-
-
-@dataclass(frozen=True)
-class QuotaLimits:
-    """What ``/api/projectquotas/`` reports per (project, device); the reference server counts
-    but does not enforce them."""
-
-    seconds: float = 86_400.0
-    shots: int = 1_000_000_000
-    walltime_seconds: float = 3_600.0
 
 
 @dataclass
@@ -91,7 +82,6 @@ class ServerState:
         self.store = Store(config.db_path)
         for spec in config.accounts:
             self.store.upsert_user(spec)
-        self._users = self.store.users_by_digest()
         #: The users' templates; None when the server does not offer the extension.
         self.templates = (
             TemplateBook(self.store, config.templates_per_user)
@@ -118,15 +108,11 @@ class ServerState:
     def add_user(self, spec: AccountSpec) -> None:
         """Create (or update) a user while serving."""
         self.store.upsert_user(spec)
-        self._users = self.store.users_by_digest()
 
     def user_for(self, token: str) -> User | None:
-        """The user a token belongs to, or None (compared in constant time)."""
-        digest = token_digest(token)
-        entry = self._users.get(digest)
-        if entry is None or not digests_match(digest, entry[0]):
-            return None
-        return entry[1]
+        """The active user a token belongs to, or None (the store reads accounts again when
+        another process changed them: ``qibo-client serve users``)."""
+        return self.store.user_for(token)
 
     def record(self, outcome: Outcome) -> None:
         """The runner's callback: write a job's end to the store (one transaction)."""
@@ -169,7 +155,7 @@ class ServerState:
                 bool(row["verbatim"]),
                 row["seed"],
             )
-            self.runner.submit(task)
+            self.runner.submit(task, row["user_id"])
             count += 1
         return count
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,8 @@ from qibo_client.protocol import (
 from qibo_client.server.accounts import User
 from qibo_client.server.api.schemas import BatchJob, BatchSubmission, JobSubmission, detail_of
 from qibo_client.server.devices import Device, DeviceTable
-from qibo_client.server.jobs.store import NewJob
+from qibo_client.server.jobs.quotas import QuotaLimits, quota_problem
+from qibo_client.server.jobs.store import NewJob, Store
 from qibo_client.server.jobs.templates import TemplateBook, UnknownTemplate
 from qibo_client.server.jobs.worker import Task
 from qibo_client.server.profiles import DEFAULT, Profile
@@ -217,7 +219,8 @@ def check_job(
     """Every check of one job against the server (device, project, shots, circuit); a 400.
 
     ``job`` fits the request model. A profile without QASM refuses QASM text; one without seeds
-    ignores ``seed``, one without initial states ``initial_state``. A job naming a template
+    ignores ``seed``, one without initial states ``initial_state``, one without tags ``name``
+    and ``tags``. A job naming a template
     (``templates``: the server's book) the user does not have is a 409 ``unknown_template``:
     nothing is stored.
     """
@@ -255,8 +258,19 @@ def check_job(
         raise refuse(409, str(err)) from err
     except (ValueError, TypeError) as err:
         raise refuse(400, str(err)) from err
+    name, tags = (job.name, tuple(dict.fromkeys(job.tags or ()))) if profile.tags else (None, ())
     new = NewJob(
-        user.id, device.name, project, circuit_json, shots, program.nqubits, verbatim, key, seed
+        user.id,
+        device.name,
+        project,
+        circuit_json,
+        shots,
+        program.nqubits,
+        verbatim,
+        key,
+        seed,
+        name,
+        tags,
     )
     return CheckedJob(new, run, device)
 
@@ -274,11 +288,20 @@ def check_room(queued: int, limit: int, count: int) -> None:
         )
 
 
+def check_quotas(store: Store, limits: QuotaLimits, jobs: Sequence[NewJob]) -> None:
+    """403 if accepting ``jobs`` (all of one user) would take a project over a quota: waiting
+    never refills a budget, so not a 429, which clients retry."""
+    problem = quota_problem(store, limits, jobs)
+    if problem is not None:
+        raise refuse(403, problem)
+
+
 __all__ = [
     "BATCH_BODY_FACTOR",
     "CheckedJob",
     "batch_of",
     "check_job",
+    "check_quotas",
     "check_room",
     "idempotency_key",
     "is_raw",

@@ -30,7 +30,11 @@ from pydantic_core import PydanticCustomError
 from qibo_client.protocol import (
     DEFAULT_DEVICE,
     DEFAULT_PROJECT,
+    LABEL_PATTERN,
     MAX_BATCH_JOBS,
+    MAX_JOB_NAME_CHARS,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
     TEMPLATES_PATH,
     Status,
 )
@@ -43,6 +47,7 @@ _SHOWN_CHARS = 60
 _NOT_A_JOB = "a JSON object with 'circuit' and 'nshots'"
 _NOT_A_BATCH = 'body must be a JSON object {"jobs": [job, ...]}'
 _Text = Annotated[str, Field(min_length=1)]
+_Tag = Annotated[str, Field(min_length=1, max_length=MAX_TAG_CHARS, pattern=LABEL_PATTERN)]
 
 
 def _whole(value: Any) -> Any:
@@ -121,6 +126,19 @@ class JobSubmission(BaseModel):
     parameters: list[float] | str | None = Field(
         None,
         description="the template's parameter values: a list of numbers, or their packed text",
+    )
+    name: (
+        Annotated[str, Field(min_length=1, max_length=MAX_JOB_NAME_CHARS, pattern=LABEL_PATTERN)]
+        | None
+    ) = Field(
+        None,
+        description=f"a name for the job: 1 to {MAX_JOB_NAME_CHARS} characters, no control "
+        "characters (the tags extension)",
+    )
+    tags: Annotated[list[_Tag], Field(max_length=MAX_TAGS)] | None = Field(
+        None,
+        description=f"up to {MAX_TAGS} tags, each 1 to {MAX_TAG_CHARS} characters without "
+        "control characters; GET /api/jobs/?tag=T finds them (the tags extension)",
     )
 
     @model_validator(mode="after")
@@ -248,6 +266,8 @@ class JobObject(BaseModel):
     stderr: str = Field(description="on error, the reason")
     qibo_version: str
     result_path: str | None = Field(description="the archive's path, once the job ended")
+    name: str | None = Field(None, description="the job's name (the tags extension)")
+    tags: list[str] | None = Field(None, description="the job's tags (the tags extension)")
     circuit: str | dict[str, Any] = Field(description="the circuit as submitted")
     frequencies: dict[str, int] | None = Field(description="outcome bitstring -> count")
 
@@ -274,6 +294,8 @@ class JobSummary(BaseModel):
     updated_at: str
     status: str
     result_path: str | None
+    name: str | None = Field(None, description="the job's name (the tags extension)")
+    tags: list[str] | None = Field(None, description="the job's tags (the tags extension)")
 
 
 class Deleted(BaseModel):
@@ -323,6 +345,7 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
     **AUTH_ERRORS,
     400: {"model": ErrorDetail, "description": "a job the server cannot run"},
+    403: {"model": ErrorDetail, "description": "a project quota would be exceeded"},
     409: {"model": ErrorDetail, "description": "Idempotency-Key names another batch"},
     413: {"model": ErrorDetail, "description": "body over the limit"},
     422: {"model": ErrorDetail, "description": "body of the wrong shape"},

@@ -15,7 +15,7 @@ the routes, the answers), every method on the event loop's thread as for a runne
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 from qibo_client.server.jobs import engines
 from qibo_client.server.jobs.runner import Runner
@@ -58,8 +58,9 @@ class RunnerGroup:
 
     # queue
 
-    def submit(self, task: Task) -> None:
-        self.runner_for(task.device.name).submit(task)
+    def submit(self, task: Task, owner: Hashable = None) -> None:
+        """Queue ``task`` in its device's runner, in ``owner``'s lane (fair sharing per runner)."""
+        self.runner_for(task.device.name).submit(task, owner)
 
     def cancel(self, pid: str) -> None:
         self._holding(pid).cancel(pid)

@@ -12,11 +12,18 @@ import sqlite3
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from qibo_client.protocol import BULK_DELETE_PATH, JOBS_PATH, TERMINAL_STATUSES
+from qibo_client.protocol import (
+    BULK_DELETE_PATH,
+    JOBS_PATH,
+    MAX_TAG_CHARS,
+    TAG_QUERY,
+    TERMINAL_STATUSES,
+)
 from qibo_client.server.accounts import User
 from qibo_client.server.api.answers import DELETED, job_response, job_summary, json_response
 from qibo_client.server.api.checks import (
     check_job,
+    check_quotas,
     check_room,
     idempotency_key,
     job_of,
@@ -99,8 +106,9 @@ async def submit(request: Request, state: State, user: CurrentUser) -> Response:
     if pid is None:
         checked = check_job(state.devices, user, job, key, profile, state.templates)
         check_room(store.count_queued(user.id), state.config.max_queued_per_user, 1)
+        check_quotas(store, state.quota_limits, [checked.new])
         pid = store.insert_job(checked.new)
-        state.runner.submit(checked.task(pid))
+        state.runner.submit(checked.task(pid), user.id)
     request.state.job_id = pid
     if wait is None:
         return json_response({"pid": pid})
@@ -112,10 +120,26 @@ async def submit(request: Request, state: State, user: CurrentUser) -> Response:
     return json_response({"pid": pid, "status": state.live_status(row)})
 
 
-@router.get(JOBS_PATH, responses={200: {"model": list[JobSummary]}, **AUTH_ERRORS})
-async def list_jobs(state: State, user: CurrentUser) -> Response:
-    """The caller's jobs, oldest first."""
-    return json_response([job_summary(state, row, user) for row in state.store.list_jobs(user.id)])
+#: The ``tag`` query parameter of the job list, documented.
+TAG_PARAMETER = {
+    "name": TAG_QUERY,
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "maxLength": MAX_TAG_CHARS},
+    "description": "only the jobs carrying this tag (the tags extension)",
+}
+
+
+@router.get(
+    JOBS_PATH,
+    responses={200: {"model": list[JobSummary]}, **AUTH_ERRORS},
+    openapi_extra={"parameters": [TAG_PARAMETER]},
+)
+async def list_jobs(request: Request, state: State, user: CurrentUser) -> Response:
+    """The caller's jobs, oldest first; with ``?tag=T``, only those tagged T."""
+    tag = request.query_params.get(TAG_QUERY) if state.profile.tags else None
+    rows = state.store.list_jobs(user.id, tag=tag)
+    return json_response([job_summary(state, row, user) for row in rows])
 
 
 @router.delete(BULK_DELETE_PATH, responses={200: {"model": BulkDeleted}, **AUTH_ERRORS})
