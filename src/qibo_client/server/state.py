@@ -21,7 +21,7 @@ from qibo_client.protocol import (
     TERMINAL_STATUSES,
     Status,
 )
-from qibo_client.server.accounts import AccountSpec, User, digests_match, token_digest
+from qibo_client.server.accounts import AccountSpec, User
 from qibo_client.server.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
 from qibo_client.server.executors import make_executor
@@ -89,7 +89,6 @@ class ServerState:
         self.store = Store(config.db_path)
         for spec in config.accounts:
             self.store.upsert_user(spec)
-        self._users = self.store.users_by_digest()
         #: The users' templates; None when the server does not offer the extension.
         self.templates = (
             TemplateBook(self.store, config.templates_per_user)
@@ -110,15 +109,11 @@ class ServerState:
     def add_user(self, spec: AccountSpec) -> None:
         """Create (or update) a user while serving."""
         self.store.upsert_user(spec)
-        self._users = self.store.users_by_digest()
 
     def user_for(self, token: str) -> User | None:
-        """The user a token belongs to, or None (compared in constant time)."""
-        digest = token_digest(token)
-        entry = self._users.get(digest)
-        if entry is None or not digests_match(digest, entry[0]):
-            return None
-        return entry[1]
+        """The active user a token belongs to, or None (the store reads accounts again when
+        another process changed them: ``qibo-client serve users``)."""
+        return self.store.user_for(token)
 
     def record(self, outcome: Outcome) -> None:
         """The runner's callback: write a job's end to the store (one transaction)."""
