@@ -631,18 +631,21 @@ class Store:
         *,
         status: str | None = None,
         device: str | None = None,
+        tag: str | None = None,
         since: str | None = None,
         until: str | None = None,
         limit: int = 200,
     ) -> tuple[list[sqlite3.Row], int]:
         """The user's jobs matching the filters, newest first (at most ``limit``), and how many
         match in all. ``since``/``until``: ISO dates or times, compared with ``created_at``;
-        ``status`` compares the stored status (a running job is stored as queued)."""
+        ``status`` compares the stored status (a running job is stored as queued); ``tag``: jobs
+        carrying that tag."""
         where: list[str] = ["user_id=?"]
         args: list[int | str] = [user_id]
         for clause, value in (
             ("status=?", status),
             ("device=?", device),
+            ("tags IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value=?)", tag),
             ("created_at>=?", since),
             ("created_at<?", until),
         ):
@@ -654,7 +657,10 @@ class Store:
             f"SELECT count(*) FROM jobs WHERE {condition}",  # noqa: S608 - fixed clauses
             args,
         ).fetchone()[0]
-        columns = "pid, status, device, project, nshots, num_qubits, created_at, runtime, engine"
+        columns = (
+            "pid, status, device, project, nshots, num_qubits, created_at, runtime, engine, "
+            "name, tags"
+        )
         rows = self._db.execute(
             f"SELECT {columns} FROM jobs WHERE {condition} "  # noqa: S608 - fixed clauses
             "ORDER BY seq DESC LIMIT ?",

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from qibo_client.server.ui import admin
 from qibo_client.server.ui.guard import Refused
 from qibo_client.server.ui.pages import HERE, render
 from qibo_client.server.ui.routes import UI_PATH, LoginRequired, router
@@ -36,6 +37,7 @@ def mount_ui(app: FastAPI) -> None:
     """Serve the view at ``/ui/`` (its stylesheet and script at ``/ui/static/``)."""
     app.state.ui_sessions = Sessions()
     app.include_router(router)
+    app.include_router(admin.router)
     app.mount(f"{UI_PATH}/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(Refused, _refused)

@@ -5,7 +5,8 @@ The stored circuit (QASM text or qibo's ``circuit.raw``) is read by the server's
 qibo ``Circuit`` and drawn with ``Circuit.diagram``. That imports qibo into the HTTP process (about
 a second, once, as the download archive does), so it runs in a thread, and only for circuits small
 enough to read: above :data:`MAX_DRAWN_QUBITS` qubits or :data:`MAX_DRAWN_OPS` operations the page
-says what the circuit is instead. A template job names its template; its drawing is the
+says what the circuit is instead. The measurement registers follow, by name (qibo's drawing does
+not show them), as text the page escapes. A template job names its template; its drawing is the
 template's, which the user sent once.
 """
 
@@ -30,6 +31,14 @@ def _summary(program: Any) -> str:
     return f"{program.nqubits} qubits, {len(program.ops)} operations, {program.nmeasured} measured"
 
 
+def _registers(program: Any) -> str:
+    """One line per measurement register: its name (as the user gave it) and its qubits."""
+    return "\n".join(
+        f"register {m.register}: qubits {', '.join(map(str, m.qubits))}"
+        for m in program.measurements
+    )
+
+
 def picture(circuit_json: str) -> str:
     """The text drawing of a stored circuit, or a one-line summary of what it is."""
     try:
@@ -42,13 +51,14 @@ def picture(circuit_json: str) -> str:
     except (ValueError, TypeError) as err:
         return f"(cannot read the stored circuit: {err})"
     if program.nqubits > MAX_DRAWN_QUBITS or len(program.ops) > MAX_DRAWN_OPS:
-        return f"{_summary(program)}: too large to draw here"
-    try:
-        text: str = program.to_circuit().diagram(line_wrap=LINE_WRAP)
-    except Exception:  # qibo cannot draw it (a gate without a symbol): say what it is
-        logger.info("qibo could not draw a circuit", exc_info=True)
-        return f"{_summary(program)} (qibo cannot draw it)"
-    return text
+        text = f"{_summary(program)}: too large to draw here"
+    else:
+        try:
+            text = program.to_circuit().diagram(line_wrap=LINE_WRAP)
+        except Exception:  # qibo cannot draw it (a gate without a symbol): say what it is
+            logger.info("qibo could not draw a circuit", exc_info=True)
+            text = f"{_summary(program)} (qibo cannot draw it)"
+    return f"{text}\n\n{_registers(program)}"
 
 
 async def draw(circuit_json: str) -> str:

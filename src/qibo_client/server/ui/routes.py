@@ -179,6 +179,7 @@ class Filters:
         return {
             "status": STATUS_CHOICES.get(self.status),
             "device": self.device or None,
+            "tag": self.tag or None,
             "since": self.since or None,
             "until": None if until is None else (until + timedelta(days=1)).isoformat(),
         }
@@ -193,6 +194,7 @@ async def jobs(request: Request, state: State, viewer: Viewer) -> Response:
         {
             **{key: row[key] for key in row.keys()},  # noqa: SIM118 - sqlite3.Row
             "status": state.live_status(row),
+            "tags": tags_of(row),
         }
         for row in rows
     ]
@@ -208,6 +210,12 @@ async def jobs(request: Request, state: State, viewer: Viewer) -> Response:
         devices=[device.name for device in state.devices],
         refresh=REFRESH_SECONDS if busy else None,
     )
+
+
+def tags_of(row: Any) -> list[str]:
+    """A job's tags (stored as a JSON list, or NULL)."""
+    tags: list[str] = json.loads(row["tags"]) if row["tags"] else []
+    return tags
 
 
 # one job --------------------------------------------------------------------------------------
@@ -234,6 +242,7 @@ async def job(pid: str, request: Request, state: State, viewer: Viewer) -> Respo
         "job.html",
         viewer,
         job=row,
+        tags=tags_of(row),
         status=status,
         finished=finished,
         position=position,
