@@ -19,7 +19,7 @@ from qibo_client.server.ui.routes import UI_PATH, LoginRequired, router
 from qibo_client.server.ui.sessions import Sessions
 
 #: The heading of a refusal's page, by status.
-HEADINGS = {400: "Bad request", 404: "Not found", 413: "Too large", 415: "Not a form"}
+HEADINGS = {400: "Bad request", 404: "Not found", 413: "Too large"}
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:

@@ -6,8 +6,8 @@ qibo ``Circuit`` and drawn with ``Circuit.diagram``. That imports qibo into the 
 a second, once, as the download archive does), so it runs in a thread, and only for circuits small
 enough to read: above :data:`MAX_DRAWN_QUBITS` qubits or :data:`MAX_DRAWN_OPS` operations the page
 says what the circuit is instead. The measurement registers follow, by name (qibo's drawing does
-not show them), as text the page escapes. A template job names its template; its drawing is the
-template's, which the user sent once.
+not show them), as text the page escapes. A template job says which template it ran (the
+template itself is not drawn).
 """
 
 from __future__ import annotations

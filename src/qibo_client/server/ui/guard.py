@@ -81,6 +81,23 @@ def clear_cookie(response: Response, request: Request, name: str) -> None:
     )
 
 
+async def _fields(request: Request) -> dict[str, str]:
+    """An urlencoded body's fields (the first value of each); anything else has none."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind != "application/x-www-form-urlencoded":
+        return {}  # not one of the view's forms: it fails the CSRF check
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise Refused(413, "this form is larger than any of the view's forms")
+    try:
+        parsed = parse_qs(body.decode(), max_num_fields=MAX_FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise Refused(400, "this form cannot be read") from err
+    return {key: values[0] for key, values in parsed.items()}
+
+
 def check_origin(request: Request) -> None:
     """Refuse (403) a request that says it comes from another site."""
     origin = request.headers.get("origin")
@@ -93,22 +110,9 @@ def check_origin(request: Request) -> None:
 
 
 async def read_form(request: Request, expected_csrf: str) -> dict[str, str]:
-    """The posted form's fields, once the request passed both checks; else 403 (or 413/415)."""
+    """The posted form's fields, once the request passed both checks; else 403 (or 400/413)."""
     check_origin(request)
-    if request.headers.get("content-type", "").split(";")[0].strip() != (
-        "application/x-www-form-urlencoded"
-    ):
-        raise Refused(415, "send the view's forms as a browser does (urlencoded)")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise Refused(413, "this form is larger than any of the view's forms")
-    try:
-        parsed = parse_qs(body.decode(), max_num_fields=MAX_FORM_FIELDS)
-    except (UnicodeDecodeError, ValueError) as err:
-        raise Refused(400, "this form cannot be read") from err
-    form = {key: values[0] for key, values in parsed.items()}
+    form = await _fields(request)
     if not same_secret(form.get(CSRF_FIELD), expected_csrf):
         raise Refused(403, "refused: the form's CSRF token is missing or wrong; reload the page")
     return form
