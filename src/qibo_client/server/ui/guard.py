@@ -13,7 +13,8 @@ site makes it send (a hidden form). So every POST of the view passes :func:`read
 
 The cookies are ``HttpOnly`` (no script reads them), ``SameSite=Strict`` (not sent at all on a
 request another site starts) and ``Secure`` when the request came over HTTPS (behind a proxy,
-run uvicorn with ``--proxy-headers`` so the scheme is the client's). Every page also forbids
+uvicorn takes the scheme from ``X-Forwarded-Proto`` of the addresses in ``FORWARDED_ALLOW_IPS``,
+loopback by default). Every page also forbids
 framing, inline scripts and foreign resources through :data:`PAGE_HEADERS`.
 """
 
