@@ -3,11 +3,14 @@ only their own jobs. Spoken in plain HTTP, to send what no well-behaved browser 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
+from test_serve_cli import serve
 from web_helpers import api_status, csrf_of, logged_in, submit
 
 from qibo_client.server import LocalCluster, local_cluster
@@ -146,3 +149,18 @@ def test_the_admin_page_does_not_exist_for_a_user(stalled: LocalCluster, user: s
     add = session.post(f"{stalled.url}/ui/admin/users", data={"csrf": csrf, "email": "x@y.z"})
     assert add.status_code == 404
     assert "Admin" not in session.get(f"{stalled.url}/ui/").text
+
+
+def test_qibo_client_serve_has_the_view_and_the_metrics(tmp_path: Path) -> None:
+    token = "serve-token-0123456789abcdef"
+    accounts = tmp_path / "accounts.json"
+    accounts.write_text(json.dumps({"users": [{"email": "ada@example.org", "token": token}]}))
+    env = {"QIBO_SERVER_ACCOUNTS": str(accounts)}
+    with serve(tmp_path / "serve.sqlite3", env=env) as (url, _log, _process):
+        session = requests.Session()
+        form = session.get(f"{url}/ui/login")
+        page = session.post(f"{url}/ui/login", data={"csrf": csrf_of(form.text), "token": token})
+        metrics = requests.get(f"{url}/metrics")
+    assert page.url == f"{url}/ui/"
+    assert "ada@example.org" in page.text
+    assert 'qibo_queue_length{device="sim"} 0.0' in metrics.text
