@@ -137,6 +137,11 @@ class RateLimitError(QiboApiError):
     """429 that outlived the retries: the server asks to slow down."""
 
 
+class QuotaExceededError(QiboApiError):
+    """403 whose detail says a project quota would be exceeded: nothing was queued, and waiting
+    will not help (ask the server's operator for more, or use another project)."""
+
+
 class JobFailedError(QiboClientError):
     """The job reached the ``error`` state; ``reason`` is the server's ``stderr``."""
 
@@ -247,6 +252,7 @@ __all__ = [
     "MalformedResponseError",
     "QiboApiError",
     "QiboClientError",
+    "QuotaExceededError",
     "RateLimitError",
     "ServerUnreachableError",
     "SubmissionUncertainError",

@@ -20,6 +20,7 @@ from qibo_client.config import (
     JobNotFoundError,
     MalformedResponseError,
     QiboApiError,
+    QuotaExceededError,
     RateLimitError,
 )
 
@@ -30,6 +31,8 @@ MAX_JSON_DEPTH = 64
 _TOO_DEEP = re.compile(rb"[\[{](?:\s*[\[{]){%d}" % MAX_JSON_DEPTH)
 #: A 404 detail about the caller rather than the thing asked for: TII's service answers a wrong
 #: token with 404 ``User not found, specify the correct token``.
+#: A 403 whose detail says this is a quota refusal, not a token refused (our servers' words).
+_QUOTA_DETAIL = re.compile(r"\bquota\b", re.I)
 _AUTH_DETAIL = re.compile(r"user not found|\btoken\b|not authenticated|credentials", re.I)
 #: What a failed submission's error adds: it may have been queued.
 _MAYBE_QUEUED = (
@@ -76,6 +79,13 @@ def error_from_response(
     url = (request.url or "") if request is not None else (response.url or "")
     detail = _detail(response)
     fields: dict[str, Any] = {"status": status, "detail": detail, "method": method, "url": url}
+    if status == 403 and _QUOTA_DETAIL.search(detail or ""):
+        return QuotaExceededError(
+            f"{method} {url}: refused, a project quota would be exceeded (HTTP 403); nothing "
+            f"was queued and waiting will not help: ask the server's operator for more, or use "
+            f"another project. Server said: {detail}",
+            **fields,
+        )
     if status in (401, 403) or (status == 404 and _AUTH_DETAIL.search(detail or "")):
         return AuthenticationError(
             f"The server rejected the token (HTTP {status}: {detail or 'unauthorized'}). "

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from qibo_client.protocol import TERMINAL_STATUSES, job_path
 from qibo_client.server.accounts import User
+from qibo_client.server.quotas import balance
 from qibo_client.server.state import ServerState
 from qibo_client.server.worker import job_seed_of
 
@@ -105,23 +106,26 @@ def official_job_object(state: ServerState, row: sqlite3.Row, user: User) -> byt
 
 
 def project_quota(state: ServerState, user: User, project: str, device_name: str) -> dict[str, Any]:
-    """One entry of ``GET /api/projectquotas/``, with every field the official schema lists."""
+    """One entry of ``GET /api/projectquotas/``, with every field the official schema lists.
+
+    The budget is the project's (:mod:`.quotas`), the same on each device; ``jobs_left`` is also
+    bounded by the room left in the user's queue (``max_queued_per_user``)."""
     device = state.devices.get(device_name)
-    used = state.store.usage(user.id, project, device.name)
     limits = state.quota_limits
-    jobs_max = state.config.max_queued_per_user
+    left = balance(state.store, limits, user.id, project)
+    room = state.config.max_queued_per_user - state.store.count_queued(user.id)
     return {
         "id": zlib.crc32(f"{user.id}/{project}/{device.name}".encode()) % 1_000_000,
         "project": project,
         "partition": device.partition(),
         "max_num_shots": device.max_shots,
         "max_walltime_seconds": limits.walltime_seconds,
-        "seconds_left": round(max(0.0, limits.seconds - used.seconds), 3),
-        "seconds_max": limits.seconds,
-        "shots_left": max(0, limits.shots - used.shots),
-        "shots_max": limits.shots,
-        "jobs_left": max(0, jobs_max - used.unfinished),
-        "jobs_max": jobs_max,
+        "seconds_left": round(left.seconds_left, 3),
+        "seconds_max": left.seconds_max,
+        "shots_left": left.shots_left,
+        "shots_max": left.shots_max,
+        "jobs_left": max(0, min(left.jobs_left, room)),
+        "jobs_max": left.jobs_max,
         "prealloc_seconds": 0,
         "prealloc_shots": 0,
         "prealloc_jobs": 0,

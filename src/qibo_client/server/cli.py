@@ -6,6 +6,9 @@ uvicorn, FastAPI and the server load inside :func:`main`.
 With no accounts configured and an empty database, ``serve`` creates one user and prints its token,
 once: the only thing the server ever prints. Later starts on the same database only say which user
 exists (the token is not stored, only its digest, so it cannot be shown again).
+
+``serve users add|list|revoke|quota`` act on the accounts of that database, also while a server
+runs on it (:mod:`.users_cli`).
 """
 
 from __future__ import annotations
@@ -72,6 +75,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "to speak (circuit.raw, no holds, batches or idempotency keys, 404 for a bad token); "
         "tii-2026: tii as TII's 2026 service speaks it (counts in the job object, no download)",
     )
+    from qibo_client.server import users_cli
+
+    commands = parser.add_subparsers(dest="serve_command", metavar="[users]")
+    users = commands.add_parser(
+        "users",
+        help="add, list or revoke users and set their quotas, in --db (also while it serves)",
+        description="Accounts in the server's database; a running server sees changes at once.",
+    )
+    users_cli.add_arguments(users)
 
 
 def _parse(argv: Sequence[str] | argparse.Namespace | None) -> argparse.Namespace:
@@ -85,6 +97,10 @@ def _parse(argv: Sequence[str] | argparse.Namespace | None) -> argparse.Namespac
 def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     """Serve until interrupted. Accepts the dispatcher's Namespace or a list of arguments."""
     args = _parse(argv)
+    if getattr(args, "serve_command", None) == "users":
+        from qibo_client.server import users_cli
+
+        return users_cli.main(args)
     from qibo_client.server import ServerExtraMissingError, require_server_extra
 
     try:

@@ -1,10 +1,12 @@
-"""Running jobs: a FIFO queue in the event loop, handed to an executor (see executors/).
+"""Running jobs: a fair queue in the event loop, handed to an executor (see executors/).
 
 Why this shape:
 
 - **Where jobs run is the executor's business**: the embedded pool of warm worker processes (the
   default) or a Dask cluster's workers. This module keeps what is the same for both: the queue,
   its positions, the waiters, and what a job's end means for the store.
+- **Fair order.** The queue is round-robin across users (:mod:`.fair_queue`): one user's batch
+  does not hold the others behind it; positions and estimates follow that order.
 - **No polling.** Each dispatched job is an ``asyncio.Future`` whose completion runs a callback on
   the event loop, which records the result and wakes whoever waits (``Prefer: wait``, ``?wait=``)
   at once.
@@ -26,11 +28,11 @@ import functools
 import heapq
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
 from qibo_client.server.executors import ExecutorLost, WorkerCrashed
+from qibo_client.server.fair_queue import FairQueue
 from qibo_client.server.worker import Outcome, Task
 
 if TYPE_CHECKING:
@@ -85,7 +87,9 @@ class Runner:
         self.workers = workers
         self._executor = executor
         self._on_outcome = on_outcome
-        self._queue: OrderedDict[str, Task] = OrderedDict()
+        self._queue: FairQueue[Task] = FairQueue()
+        #: pid -> the user a queued or running job belongs to (its lane if it is queued again).
+        self._owners: dict[str, Hashable] = {}
         self._running: dict[str, asyncio.Future[Outcome]] = {}
         self._started: dict[str, float] = {}
         self._cancelled: set[str] = set()
@@ -110,13 +114,17 @@ class Runner:
 
     # queue
 
-    def submit(self, task: Task) -> None:
-        self._queue[task.pid] = task
+    def submit(self, task: Task, owner: Hashable = None) -> None:
+        """Queue ``task`` last in ``owner``'s lane (a user id; None: one shared lane, FIFO)."""
+        self._queue.push(task.pid, task, owner)
+        self._owners[task.pid] = owner
         self._pump()
 
     def cancel(self, pid: str) -> None:
         """Forget a job: drop it from the queue, or discard its result when it comes back."""
-        if self._queue.pop(pid, None) is None and pid in self._running:
+        if self._queue.remove(pid) is not None:
+            self._owners.pop(pid, None)
+        elif pid in self._running:
             self._cancelled.add(pid)
             self._executor.cancel(self._running[pid])
         self._wake(pid)
@@ -129,11 +137,9 @@ class Runner:
         return pid in self._queue or pid in self._running
 
     def position(self, pid: str) -> int | None:
-        """1 for the next job to start; None if not queued (running or unknown)."""
-        for index, queued in enumerate(self._queue):
-            if queued == pid:
-                return index + 1
-        return None
+        """1 for the next job to start, in the fair order; None if not queued (running or
+        unknown)."""
+        return self._queue.position(pid)
 
     def start_seconds(self, position: int | None) -> float | None:
         """Estimated seconds until the queued job at ``position`` starts (:func:`start_estimate`,
@@ -169,9 +175,9 @@ class Runner:
             event.set()
 
     def _pump(self) -> None:
-        """Hand queued jobs to the executor, oldest first, while it has free slots."""
+        """Hand queued jobs to the executor, in the fair order, while it has free slots."""
         while not self._closed and self._queue and len(self._running) < self._executor.slots():
-            pid, task = self._queue.popitem(last=False)
+            pid, task = self._queue.pop()
             future = self._executor.submit(task)
             self._running[pid] = future
             started = self._started[pid] = time.perf_counter()
@@ -182,6 +188,7 @@ class Runner:
             return  # not the job's current attempt: it cannot write the job's end
         del self._running[task.pid]
         self._started.pop(task.pid, None)
+        owner = self._owners.pop(task.pid, None)
         if self._closed:
             return
         if done.cancelled():  # cancelled by us (``cancel``): nothing to record
@@ -190,9 +197,9 @@ class Runner:
         else:
             error = done.exception()
             if isinstance(error, WorkerCrashed):
-                self._crashed(task)
+                self._crashed(task, owner)
             elif isinstance(error, ExecutorLost):
-                self._requeue(task, "its cluster went away")
+                self._requeue(task, owner, "its cluster went away")
             elif error is not None:
                 # Not the circuit's fault (caught in the worker): e.g. an unpicklable result.
                 logger.error("job %s: worker error", task.pid, exc_info=error)
@@ -205,7 +212,7 @@ class Runner:
                 self._finish(outcome)
         self._pump()
 
-    def _requeue(self, task: Task, why: str) -> None:
+    def _requeue(self, task: Task, owner: Hashable, why: str) -> None:
         """Put a job back at the head of the queue, unless it was cancelled meanwhile."""
         if task.pid in self._cancelled:
             self._cancelled.discard(task.pid)
@@ -213,10 +220,10 @@ class Runner:
             self._wake(task.pid)
             return
         logger.warning("job %s: %s; queued again", task.pid, why)
-        self._queue[task.pid] = task
-        self._queue.move_to_end(task.pid, last=False)
+        self._queue.push_front(task.pid, task, owner)
+        self._owners[task.pid] = owner
 
-    def _crashed(self, task: Task) -> None:
+    def _crashed(self, task: Task, owner: Hashable) -> None:
         crashes = self._crashes.get(task.pid, 0) + 1
         self._crashes[task.pid] = crashes
         if crashes >= MAX_CRASHES:
@@ -224,7 +231,7 @@ class Runner:
             reason = "the worker process running this job died (out of memory?)"
             self._finish(Outcome(task.pid, ok=False, stderr=reason))
         else:
-            self._requeue(task, "its worker died")
+            self._requeue(task, owner, "its worker died")
 
     def _finish(self, outcome: Outcome) -> None:
         self._crashes.pop(outcome.pid, None)

@@ -314,6 +314,7 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
     **AUTH_ERRORS,
     400: {"model": ErrorDetail, "description": "a job the server cannot run"},
+    403: {"model": ErrorDetail, "description": "a project quota would be exceeded"},
     409: {"model": ErrorDetail, "description": "Idempotency-Key names another batch"},
     413: {"model": ErrorDetail, "description": "body over the limit"},
     422: {"model": ErrorDetail, "description": "body of the wrong shape"},

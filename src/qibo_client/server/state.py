@@ -26,21 +26,12 @@ from qibo_client.server.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
 from qibo_client.server.executors import make_executor
 from qibo_client.server.profiles import DEFAULT, Profile
+from qibo_client.server.quotas import QuotaLimits
 from qibo_client.server.runner import Runner
 from qibo_client.server.store import Store
 from qibo_client.server.templates import TemplateBook
 from qibo_client.server.worker import Outcome, Task
 from qibo_client.versions import qibo_version
-
-
-@dataclass(frozen=True)
-class QuotaLimits:
-    """What ``/api/projectquotas/`` reports per (project, device); the reference server counts
-    but does not enforce them."""
-
-    seconds: float = 86_400.0
-    shots: int = 1_000_000_000
-    walltime_seconds: float = 3_600.0
 
 
 @dataclass
@@ -158,7 +149,7 @@ class ServerState:
                 bool(row["verbatim"]),
                 row["seed"],
             )
-            self.runner.submit(task)
+            self.runner.submit(task, row["user_id"])
             count += 1
         return count
 

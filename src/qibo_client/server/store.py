@@ -185,15 +185,6 @@ class NewJob:
 
 
 @dataclass(frozen=True)
-class Usage:
-    """What a user's jobs on one (project, device) have used: runtime, shots, unfinished jobs."""
-
-    seconds: float = 0.0
-    shots: int = 0
-    unfinished: int = 0
-
-
-@dataclass(frozen=True)
 class Account:
     """A user as an operator sees it (``users list``, the web view's admin page): never a token."""
 
@@ -611,17 +602,6 @@ class Store:
             (user_id,),
         ).fetchone()
         return int(row[0])
-
-    def usage(self, user_id: int, project: str, device: str) -> Usage:
-        """Runtime and shots of the user's finished jobs on (project, device), and unfinished."""
-        row = self._db.execute(
-            "SELECT coalesce(sum(runtime), 0), "  # noqa: S608 - constants
-            f"coalesce(sum(CASE WHEN {_UNFINISHED} THEN 0 ELSE nshots END), 0), "
-            f"coalesce(sum(CASE WHEN {_UNFINISHED} THEN 1 ELSE 0 END), 0) "
-            "FROM jobs WHERE user_id=? AND project=? AND device=?",
-            (user_id, project, device),
-        ).fetchone()
-        return Usage(float(row[0]), int(row[1]), int(row[2]))
 
     # the web view and the metrics (read only) ---------------------------------------------------
 

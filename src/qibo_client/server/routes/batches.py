@@ -26,6 +26,7 @@ from qibo_client.server.checks import (
     wait_seconds,
 )
 from qibo_client.server.deps import CurrentUser, State
+from qibo_client.server.quotas import check_quotas
 from qibo_client.server.schemas import (
     NOT_FOUND,
     SUBMIT_ERRORS,
@@ -96,9 +97,10 @@ async def submit_batch(request: Request, state: State, user: CurrentUser) -> Res
     if pids is None:
         checked = check_batch(state, user, items, key)
         check_room(store.count_queued(user.id), state.config.max_queued_per_user, len(checked))
+        check_quotas(store, state.quota_limits, [job.new for job in checked])
         pids = store.insert_jobs([job.new for job in checked])
         for pid, job in zip(pids, checked, strict=True):
-            state.runner.submit(job.task(pid))
+            state.runner.submit(job.task(pid), user.id)
     request.state.job_id = f"{pids[0]}+{len(pids) - 1}"
     if wait is None:
         return json_response({"pids": pids})

@@ -27,6 +27,7 @@ from qibo_client.server.checks import (
     wait_seconds,
 )
 from qibo_client.server.deps import CurrentUser, State
+from qibo_client.server.quotas import check_quotas
 from qibo_client.server.schemas import (
     AUTH_ERRORS,
     NOT_FOUND,
@@ -99,8 +100,9 @@ async def submit(request: Request, state: State, user: CurrentUser) -> Response:
     if pid is None:
         checked = check_job(state.devices, user, job, key, profile, state.templates)
         check_room(store.count_queued(user.id), state.config.max_queued_per_user, 1)
+        check_quotas(store, state.quota_limits, [checked.new])
         pid = store.insert_job(checked.new)
-        state.runner.submit(checked.task(pid))
+        state.runner.submit(checked.task(pid), user.id)
     request.state.job_id = pid
     if wait is None:
         return json_response({"pid": pid})
