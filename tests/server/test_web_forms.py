@@ -14,6 +14,7 @@ from test_serve_cli import serve
 from web_helpers import api_status, csrf_of, logged_in, submit
 
 from qibo_client.server import LocalCluster, local_cluster
+from qibo_client.server.store import NewJob
 
 ADMIN = "admin@example.org"
 ADMIN_TOKEN = "admin-token-" + "a" * 32
@@ -164,3 +165,24 @@ def test_qibo_client_serve_has_the_view_and_the_metrics(tmp_path: Path) -> None:
     assert page.url == f"{url}/ui/"
     assert "ada@example.org" in page.text
     assert 'qibo_queue_length{device="sim"} 0.0' in metrics.text
+
+
+def test_jobs_are_found_by_tag_and_a_hostile_name_or_tag_is_text(stalled: LocalCluster) -> None:
+    email = f"{uuid.uuid4().hex[:10]}@example.org"
+    token = stalled.add_user(email)
+    user_id = stalled._call(lambda: stalled.state.store.account(email).id)
+    hostile = "<script>alert(1)</script>"
+    # Stored as the API stores a tagged job (the submission's tags reach the store as these).
+    job = NewJob(
+        user_id, "sim", "personal", '"x"', 10, 1, False, name=hostile, tags=("vqe", hostile)
+    )
+    [pid] = stalled._call(stalled.state.store.insert_jobs, [job])
+    session, _ = logged_in(stalled, token)
+
+    tagged = session.get(f"{stalled.url}/ui/", params={"tag": "vqe"}).text
+    other = session.get(f"{stalled.url}/ui/", params={"tag": "qaoa"}).text
+
+    assert f'data-pid="{pid}"' in tagged
+    assert f'data-pid="{pid}"' not in other
+    assert hostile not in tagged
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in tagged
