@@ -137,7 +137,7 @@ def test_an_admin_adds_a_user_whose_token_works_and_sets_a_quota(stalled: LocalC
     page = admin.post(f"{stalled.url}/ui/admin/quota", data=quota)
     assert page.status_code == 200
     assert f'data-email="{email}" data-project="qml"' in page.text
-    assert "0 of 5000" in page.text
+    assert "0 of 5,000" in page.text
     bad = admin.post(f"{stalled.url}/ui/admin/quota", data={**quota, "shots": "many"})
     assert bad.status_code == 400
     assert "shots must be a number" in bad.text

@@ -46,6 +46,11 @@ def duration(seconds: float | None) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
+def number(value: float) -> str:
+    """A count with thousands separated (``1,000,000``), so a quota reads at a glance."""
+    return f"{value:,.0f}"
+
+
 def stamp(iso: str | None) -> str:
     """An ISO time to the second, as ``2026-12-06 20:31:05 UTC``."""
     if not iso:
@@ -60,7 +65,7 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.filters.update(age=age, duration=duration, stamp=stamp)
+environment.filters.update(age=age, duration=duration, number=number, stamp=stamp)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -74,4 +79,4 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
 
 
-__all__ = ["REFRESH_SECONDS", "age", "duration", "environment", "render", "stamp"]
+__all__ = ["REFRESH_SECONDS", "age", "duration", "environment", "number", "render", "stamp"]
