@@ -76,6 +76,8 @@ class ServerState:
         self.profile = config.profile
         self.quota_limits = config.quotas
         self.devices = config.devices
+        #: Called with each job's outcome once it is stored (the metrics listen here).
+        self.finish_listeners: list[Callable[[Outcome], None]] = []
         #: Finished jobs already shown once as ``postprocessing`` (the ``tii`` profile only).
         self._postprocessed: set[str] = set()
         self.qibo_version = qibo_version()
@@ -125,6 +127,8 @@ class ServerState:
             stderr=outcome.stderr,
             engine=outcome.engine,
         )
+        for listener in self.finish_listeners:
+            listener(outcome)
 
     def requeue_unfinished(self) -> int:
         """At start: give every job accepted but not finished to the runner again, oldest first."""

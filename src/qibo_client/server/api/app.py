@@ -3,10 +3,11 @@
 This module only assembles: the lifespan makes the one :class:`ServerState` (store, runner, users)
 and keeps it in ``app.state.server``; the routes (:mod:`.routes`, one router per resource) receive
 it and the caller through :mod:`.deps`; requests are checked in :mod:`.checks`, answers written in
-:mod:`.answers`, every request logged by :mod:`.access_log`. Two exception handlers keep the
-protocol's promise that every refusal is ``{"detail": "<one sentence>"}`` and that a bug answers a
-500 without its traceback. The HTTP process never imports qibo (except to build a download archive,
-in a thread).
+:mod:`.answers`, every request logged by :mod:`.access_log` and counted by :mod:`.metrics`
+(``/metrics``); the web view (:mod:`.ui`, ``/ui/``) reads the same state. Two exception handlers
+keep the protocol's promise that every refusal is ``{"detail": "<one sentence>"}`` and that a bug
+answers a 500 without its traceback. The HTTP process never imports qibo (except, in a thread, to
+build a download archive or to draw a circuit for the web view).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from fastapi.responses import JSONResponse
 from qibo_client.protocol import TOKEN_HEADER
 from qibo_client.server.api.access_log import AccessLog
 from qibo_client.server.api.checks import parse_circuit
+from qibo_client.server.api.metrics import add_metrics, listen
 from qibo_client.server.api.routes import router_for
 from qibo_client.server.api.schemas import add_request_schemas
 from qibo_client.server.jobs.runner import Runner
 from qibo_client.server.jobs.worker import Outcome
 from qibo_client.server.state import ServerConfig, ServerState
+from qibo_client.server.ui import mount_ui
 
 logger = logging.getLogger("qibo_client.server")
 
@@ -61,6 +64,7 @@ def create_app(config: ServerConfig, *, runner: RunnerFactory | None = None) -> 
         try:
             state = ServerState(config, runner)
             app.state.server = state
+            listen(app, state)
             await state.runner.start()
         except Exception as err:
             app.state.startup_error = err  # for local_cluster to raise with the real reason
@@ -85,6 +89,8 @@ def create_app(config: ServerConfig, *, runner: RunnerFactory | None = None) -> 
     app.add_exception_handler(Exception, unexpected)
     app.include_router(router_for(config.profile))
     add_request_schemas(app)
+    add_metrics(app)
+    mount_ui(app)
     return app
 
 

@@ -602,6 +602,71 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    # the web view and the metrics (read only) ---------------------------------------------------
+
+    def view_jobs(
+        self,
+        user_id: int,
+        *,
+        status: str | None = None,
+        device: str | None = None,
+        tag: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 200,
+    ) -> tuple[list[sqlite3.Row], int]:
+        """The user's jobs matching the filters, newest first (at most ``limit``), and how many
+        match in all. ``since``/``until``: ISO dates or times, compared with ``created_at``;
+        ``status`` compares the stored status (a running job is stored as queued); ``tag``: jobs
+        carrying that tag."""
+        where: list[str] = ["user_id=?"]
+        args: list[int | str] = [user_id]
+        for clause, value in (
+            ("status=?", status),
+            ("device=?", device),
+            ("tags IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value=?)", tag),
+            ("created_at>=?", since),
+            ("created_at<?", until),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        condition = " AND ".join(where)
+        total = self._db.execute(
+            f"SELECT count(*) FROM jobs WHERE {condition}",  # noqa: S608 - fixed clauses
+            args,
+        ).fetchone()[0]
+        columns = (
+            "pid, status, device, project, nshots, num_qubits, created_at, runtime, engine, "
+            "name, tags"
+        )
+        rows = self._db.execute(
+            f"SELECT {columns} FROM jobs WHERE {condition} "  # noqa: S608 - fixed clauses
+            "ORDER BY seq DESC LIMIT ?",
+            [*args, limit],
+        ).fetchall()
+        return rows, int(total)
+
+    def job_counts(self) -> list[sqlite3.Row]:
+        """How many finished jobs each (status, device, engine) has."""
+        return self._db.execute(
+            f"SELECT status, device, coalesce(engine, '') AS engine, count(*) AS n FROM jobs "  # noqa: S608
+            f"WHERE NOT ({_UNFINISHED}) GROUP BY status, device, engine"
+        ).fetchall()
+
+    def unfinished_devices(self) -> list[sqlite3.Row]:
+        """The pid and device of every job not finished (the partial index ``jobs_unfinished``)."""
+        return self._db.execute(
+            f"SELECT pid, device FROM jobs WHERE {_UNFINISHED}"  # noqa: S608 - constants
+        ).fetchall()
+
+    def job_times(self, pid: str) -> sqlite3.Row | None:
+        """A job's device and timestamps, whoever owns it (for the metrics, never shown)."""
+        row: sqlite3.Row | None = self._db.execute(
+            "SELECT device, created_at, updated_at FROM jobs WHERE pid=?", (pid,)
+        ).fetchone()
+        return row
+
 
 def _account(row: sqlite3.Row) -> Account:
     return Account(
