@@ -33,6 +33,7 @@ from qibo_client.protocol import (
     BULK_DELETE_PATH,
     DISK_QUOTA_PATH,
     EXTENSION_BATCH,
+    EXTENSION_COLLAPSE_OUTCOMES,
     EXTENSION_IDEMPOTENCY,
     EXTENSION_INITIAL_STATE,
     EXTENSION_QASM,
@@ -78,6 +79,8 @@ class ServerFeatures:
     initial_states: bool | None = None
     #: Takes templates (only where listed; never learnt by trying).
     templates: bool = False
+    #: Returns collapsing measurements' outcomes when a raw circuit asks (only where listed).
+    collapse_outcomes: bool = False
     #: True once set from a version answer: nothing is learnt by trying then.
     listed: bool = False
 
@@ -93,6 +96,7 @@ class ServerFeatures:
             idempotency=EXTENSION_IDEMPOTENCY in names,
             initial_states=EXTENSION_INITIAL_STATE in names,
             templates=EXTENSION_TEMPLATES in names,
+            collapse_outcomes=EXTENSION_COLLAPSE_OUTCOMES in names,
             listed=True,
         )
 
@@ -110,6 +114,7 @@ class ServerFeatures:
             EXTENSION_IDEMPOTENCY: self.idempotency,
             EXTENSION_INITIAL_STATE: self.initial_states,
             EXTENSION_TEMPLATES: self.templates,
+            EXTENSION_COLLAPSE_OUTCOMES: self.collapse_outcomes,
         }
         return known.get(extension) is True
 

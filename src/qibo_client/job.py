@@ -23,7 +23,7 @@ from qibo_client.config import (
     WaitInterrupted,
 )
 from qibo_client.progress import WaitObserver, WaitStatus
-from qibo_client.protocol import TERMINAL_STATUSES, Status, job_path
+from qibo_client.protocol import COLLAPSE_OUTCOMES_KEY, TERMINAL_STATUSES, Status, job_path
 from qibo_client.results import (
     ResampledCountsWarning,
     answer_limit,
@@ -228,6 +228,17 @@ class Job:
                 self._data,
             )
         return self._frequencies
+
+    def collapse_outcomes(self, timeout: float | None = None) -> dict[str, int] | None:
+        """The joint counts of the collapsing and final measurements, or None where the server
+        sent none (it does not list the extension, the circuit did not ask, the device could
+        not). Bits: every collapse in circuit order, each one's qubits in increasing order, then
+        the final measurements' (:data:`~qibo_client.protocol.EXTENSION_COLLAPSE_OUTCOMES`)."""
+        self.frequencies(timeout)
+        joint = self._data.get(COLLAPSE_OUTCOMES_KEY)
+        if joint is None:
+            return None
+        return check_counts(joint, pid=self.pid, nshots=self._shots(self._data), nbits=None)
 
     def _resampled(self) -> None:
         """Say once per client (its :class:`ServerApi`) that a job's counts were drawn locally."""

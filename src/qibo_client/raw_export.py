@@ -122,7 +122,9 @@ def circuit_raw(circuit: Any) -> dict[str, Any]:
         gate_entry(written) for gate in circuit.queue for written in rotations.get(id(gate), [gate])
     ]
     try:
-        return dict(json.loads(json.dumps(raw, allow_nan=False)))
+        # encode() again over the whole object: qibo copies NumPy scalars (an index
+        # np.int64(0), a width) into fields beside the arguments (_target_qubits, nqubits).
+        return dict(json.loads(json.dumps(encode(raw), allow_nan=False)))
     except (TypeError, ValueError) as error:
         raise UnsupportedCircuitError(
             f"This circuit cannot be written as qibo's raw JSON: {error}. Give every gate "

@@ -41,6 +41,7 @@ from dataclasses import dataclass, replace
 
 from qibo_client.protocol import (
     EXTENSION_BATCH,
+    EXTENSION_COLLAPSE_OUTCOMES,
     EXTENSION_IDEMPOTENCY,
     EXTENSION_INITIAL_STATE,
     EXTENSION_QASM,
@@ -99,6 +100,7 @@ DEFAULT = Profile(
         EXTENSION_SEED,
         EXTENSION_INITIAL_STATE,
         EXTENSION_TEMPLATES,
+        EXTENSION_COLLAPSE_OUTCOMES,
     ),
 )
 TII = Profile(

@@ -128,6 +128,7 @@ class ServerState:
             stdout=outcome.stdout,
             stderr=outcome.stderr,
             engine=outcome.engine,
+            collapse_outcomes_json=outcome.collapse_outcomes_json,
         )
 
     def requeue_unfinished(self) -> int:

@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     idem_key TEXT,
     idem_at REAL,
     seed INTEGER,
-    engine TEXT
+    engine TEXT,
+    collapse_outcomes TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_user ON jobs(user_id, seq);
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(status) WHERE {_UNFINISHED};
@@ -87,7 +88,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(user_id, idem_key) WHERE ide
 """
 
 #: Columns added after the first release, with their type: added to an older file at open.
-_ADDED_COLUMNS = {"seed": "INTEGER", "engine": "TEXT"}
+_ADDED_COLUMNS = {"seed": "INTEGER", "engine": "TEXT", "collapse_outcomes": "TEXT"}
 
 #: How long an Idempotency-Key keeps pointing at its first job.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -296,12 +297,23 @@ class Store:
         stdout: str = "",
         stderr: str = "",
         engine: str | None = None,
+        collapse_outcomes_json: str | None = None,
     ) -> bool:
         """Record a job's end (and the engine it ran on); False if it was deleted meanwhile."""
         cursor = self._db.execute(
             "UPDATE jobs SET status=?, frequencies=?, runtime=?, stdout=?, stderr=?, engine=?, "
-            "updated_at=? WHERE pid=?",
-            (status, frequencies_json, runtime, stdout, stderr, engine, now_iso(), pid),
+            "collapse_outcomes=?, updated_at=? WHERE pid=?",
+            (
+                status,
+                frequencies_json,
+                runtime,
+                stdout,
+                stderr,
+                engine,
+                collapse_outcomes_json,
+                now_iso(),
+                pid,
+            ),
         )
         self._untrack(pid)
         return cursor.rowcount == 1
