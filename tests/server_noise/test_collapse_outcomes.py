@@ -108,8 +108,10 @@ def test_deferred_moves_each_collapsed_qubit_onto_its_own_ancilla() -> None:
         Measurement("register0", (1,)),
     )
     assert not deferred.runs_as_density_matrix  # only gates left: a state vector
-    assert deferred.initial_state is not None and len(deferred.initial_state) == 2**5
-    assert deferred.initial_state[0] == 1.0 and sum(map(abs, deferred.initial_state)) == 1.0
+    assert deferred.initial_state is not None
+    assert len(deferred.initial_state) == 2**5
+    assert deferred.initial_state[0] == 1.0
+    assert sum(map(abs, deferred.initial_state)) == 1.0
 
 
 def test_deferred_is_none_when_not_asked_or_too_wide() -> None:
