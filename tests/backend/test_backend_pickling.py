@@ -39,7 +39,7 @@ def test_a_result_pickles_without_the_token(remote: RemoteTIIBackend, cluster: A
     samples = result.samples()  # drawn now, so the copy must carry the same ones
     data = pickle.dumps(result)
     assert cluster.token.encode() not in data
-    copy = pickle.loads(data)  # noqa: S301 - our own bytes
+    copy = pickle.loads(data)
     assert read_in_another_process(copy) == _expected(result)
     assert (copy.backend.url, copy.backend.device_name, copy.backend.options) == (
         remote.url,
@@ -52,7 +52,7 @@ def test_a_result_pickles_without_the_token(remote: RemoteTIIBackend, cluster: A
 def test_an_unpickled_backend_asks_for_its_token_only_when_it_connects(
     remote: RemoteTIIBackend, cluster: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    copy = pickle.loads(pickle.dumps(remote))  # noqa: S301 - our own bytes
+    copy = pickle.loads(pickle.dumps(remote))
     assert copy.url == cluster.url
     with pytest.raises(ConfigurationError, match=f"No token for {cluster.url}"):
         copy.client  # noqa: B018 - the first connection is where the token is needed
@@ -68,7 +68,7 @@ def test_the_environments_token_never_goes_to_another_server(
     remote: RemoteTIIBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("QIBO_CLIENT_TOKEN", "meant-for-tii")  # QIBO_CLIENT_URL unset: TII's
-    copy = pickle.loads(pickle.dumps(remote))  # noqa: S301 - our own bytes
+    copy = pickle.loads(pickle.dumps(remote))
     with pytest.raises(ConfigurationError, match="is sent to no other server"):
         copy.client  # noqa: B018
 
