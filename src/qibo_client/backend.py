@@ -22,10 +22,11 @@ Runs remotely, and agrees with local qibo:
   is written out), everything QASM cannot say: noise channels and ``NoiseModel`` circuits (on a
   simulator device, as a density matrix, also when the circuit is a state-vector one: the law is
   that of qibo's repeated sampling), density-matrix circuits, readout noise ``M(p0=, p1=)``,
-  collapsing mid-circuit measurements (their own outcomes do not come back, only the final
-  measurements'), iSWAP, SiSWAP, ECR, fSim, GeneralizedfSim, RZX, RXXYY, SYC, ``Unitary``,
-  ``Align``, ``controlled_by`` gates, upper-case register names, and ``wire_names`` (on hardware
-  devices they choose the physical qubits);
+  collapsing mid-circuit measurements (their own outcomes come back where the server lists the
+  ``collapse_outcomes`` extension, else asking for them raises ``ResultUnavailableError``),
+  iSWAP, SiSWAP, ECR, fSim, GeneralizedfSim, RZX, RXXYY, SYC, ``Unitary``, ``Align``,
+  ``controlled_by`` gates, upper-case register names, and ``wire_names`` (on hardware devices
+  they choose the physical qubits);
 - an initial state vector (``circuit(state, nshots=N)``; a pure density matrix goes as its
   vector), in the submission's ``initial_state`` field, on simulator devices of a server that
   lists that extension; a circuit given as initial state runs first, as in qibo;
@@ -42,7 +43,11 @@ outcomes (classical feedback), which raw JSON cannot say; a circuit without meas
 given server cannot take (a channel it does not know, a device limit) is its 4xx, which names it.
 
 Stays local: qibo's ``QAOA``/``FALQON`` models and other state evolutions never call
-``execute_circuit``, so they run on this NumpyBackend as before.
+``execute_circuit``, so they run on this NumpyBackend as before; so do qibo's quantum-info and
+noise helpers, also those that pick an engine by the backend's name (:mod:`.local_engine`).
+
+The backend (and so every result, which holds it) pickles with its URL and options, never its
+token: the copy looks the token up for its URL when it next connects.
 
 The backend leaves ``qubits`` and ``natives`` unset on purpose: setting them would make qibo
 transpile locally, and the server transpiles for its own device.

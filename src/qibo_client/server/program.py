@@ -16,7 +16,9 @@ one; the raw reader does the same, so such a measurement lands in ``ops`` as a `
 The common case, gates and terminal measurements only, stays a plain loop in :meth:`to_circuit`.
 Channels and collapsing measurements are simulated with a density matrix, which gives exactly the
 statistics of qibo's repeated execution (a collapse without classical feedback is a complete
-dephasing of its qubits), in one run instead of one per shot.
+dephasing of its qubits), in one run instead of one per shot. Where the client asks for the
+collapses' own outcomes, :meth:`Program.deferred` rewrites each collapse as CNOTs onto ancillas
+measured at the end instead, so that the same single run draws them with the final outcomes.
 """
 
 from __future__ import annotations
