@@ -118,3 +118,13 @@ def test_a_circuit_too_wide_with_its_ancillas_raises_when_asked(remote: RemoteTI
     assert sum(result.frequencies().values()) == 30
     with pytest.raises(ResultUnavailableError, match="wider than it simulates"):
         collapse.samples()
+
+
+def test_a_circuit_run_locally_first_runs_remotely_too(cluster: Any) -> None:
+    """A local collapsing run leaves a list of samples on the gate that qibo's raw cannot write."""
+    circuit, first, _ = _mid_circuit()
+    NumpyBackend().execute_circuit(circuit, nshots=5)
+    assert isinstance(first.samples(), list)  # what the local run left
+    with plugin_on(cluster):
+        circuit(nshots=30)
+    assert np.asarray(first.samples()).shape == (30, 1)
