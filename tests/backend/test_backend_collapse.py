@@ -128,3 +128,12 @@ def test_a_circuit_run_locally_first_runs_remotely_too(cluster: Any) -> None:
     with plugin_on(cluster):
         circuit(nshots=30)
     assert np.asarray(first.samples()).shape == (30, 1)
+
+
+def test_a_batch_brings_back_each_circuits_collapse_outcomes(remote: RemoteTIIBackend) -> None:
+    built = [_mid_circuit() for _ in range(2)]
+    results = remote.execute_circuits([circuit for circuit, _, _ in built], nshots=25)
+    for (_, first, second), result in zip(built, results, strict=True):
+        assert np.asarray(first.samples()).shape == (25, 1)
+        assert np.asarray(second.samples()).shape == (25, 2)
+        assert sum(result.frequencies().values()) == 25
