@@ -22,10 +22,11 @@ Runs remotely, and agrees with local qibo:
   is written out), everything QASM cannot say: noise channels and ``NoiseModel`` circuits (on a
   simulator device, as a density matrix, also when the circuit is a state-vector one: the law is
   that of qibo's repeated sampling), density-matrix circuits, readout noise ``M(p0=, p1=)``,
-  collapsing mid-circuit measurements (their own outcomes do not come back, only the final
-  measurements'), iSWAP, SiSWAP, ECR, fSim, GeneralizedfSim, RZX, RXXYY, SYC, ``Unitary``,
-  ``Align``, ``controlled_by`` gates, upper-case register names, and ``wire_names`` (on hardware
-  devices they choose the physical qubits);
+  collapsing mid-circuit measurements (their own outcomes come back where the server lists the
+  ``collapse_outcomes`` extension, else asking for them raises ``ResultUnavailableError``),
+  iSWAP, SiSWAP, ECR, fSim, GeneralizedfSim, RZX, RXXYY, SYC, ``Unitary``, ``Align``,
+  ``controlled_by`` gates, upper-case register names, and ``wire_names`` (on hardware devices
+  they choose the physical qubits);
 - an initial state vector (``circuit(state, nshots=N)``; a pure density matrix goes as its
   vector), in the submission's ``initial_state`` field, on simulator devices of a server that
   lists that extension; a circuit given as initial state runs first, as in qibo;
@@ -42,7 +43,11 @@ outcomes (classical feedback), which raw JSON cannot say; a circuit without meas
 given server cannot take (a channel it does not know, a device limit) is its 4xx, which names it.
 
 Stays local: qibo's ``QAOA``/``FALQON`` models and other state evolutions never call
-``execute_circuit``, so they run on this NumpyBackend as before.
+``execute_circuit``, so they run on this NumpyBackend as before; so do qibo's quantum-info and
+noise helpers, also those that pick an engine by the backend's name (:mod:`.local_engine`).
+
+The backend (and so every result, which holds it) pickles with its URL and options, never its
+token: the copy looks the token up for its URL when it next connects.
 
 The backend leaves ``qubits`` and ``natives`` unset on purpose: setting them would make qibo
 transpile locally, and the server transpiles for its own device.
@@ -61,7 +66,8 @@ from qibo_client.circuits.export import export_circuit
 from qibo_client.circuits.raw import check_remote, encode_state
 from qibo_client.config import TII_URL
 from qibo_client.errors import ConfigurationError, QiboClientError, UnsupportedCircuitError
-from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
+from qibo_client.local_engine import LocalEngineName, install
+from qibo_client.protocol import COLLAPSE_OUTCOMES_KEY, DEFAULT_DEVICE, DEFAULT_PROJECT
 from qibo_client.results.outcomes import STATE_HINT, RemoteMeasurementOutcomes
 from qibo_client.settings import (
     CIRCUIT_AUTO,
@@ -74,10 +80,13 @@ from qibo_client.settings import (
 from qibo_client.versions import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
+    from qibo_client.jobs.job import Job
     from qibo_client.qibo_client import Client
 
 logger = logging.getLogger(__name__)
+install()  # qibo's engine-picking helpers (random_clifford, ...) compute with numpy under ours
 
+_TOKEN_HOW_TO = "pass qibo.set_backend('qibo-client', token=...)"  # noqa: S105 - a hint
 _INITIAL_STATE_HINT = (
     "Device {device!r} is hardware: it always starts from |0...0>, so an initial state cannot "
     "be sent to it. Prepare the state with gates at the start of the circuit (preparation + "
@@ -112,26 +121,66 @@ class RemoteTIIBackend(NumpyBackend):
         templates: bool = True,
         tags: Sequence[str] = (),
     ) -> None:
+        # Resolved now, so that a missing token is said when the backend is set, not later.
+        settings = resolve(url, token, default_url=TII_URL, how_to=_TOKEN_HOW_TO)
+        self._setup(
+            settings.url,
+            device=device,
+            project=project,
+            verbatim=verbatim,
+            timeout=timeout,
+            circuit_format=circuit_format,
+            templates=templates,
+            tags=tags,
+        )
+        self._token: str | None = settings.token
+
+    def _setup(
+        self,
+        url: str,
+        *,
+        device: str,
+        project: str,
+        verbatim: bool,
+        timeout: float | None,
+        circuit_format: str,
+        templates: bool,
+        tags: Sequence[str] = (),
+    ) -> None:
+        """Everything but the token: what ``__init__`` and unpickling share."""
         super().__init__()
-        self.name = "qibo-client"
-        self.platform = device
+        # Both show and compare as themselves; qibo's engine lookups read them as numpy.
+        self.name = LocalEngineName("qibo-client")
+        self.platform = LocalEngineName(device)
         #: What every circuit of this backend carries (shots come with each execution).
         self.options = JobOptions(
             device, project, verbatim, circuit_format=circuit_format, tags=as_tags(tags)
         )
         self.timeout = timeout
         self.templates = templates
-        settings = resolve(
-            url,
-            token,
-            default_url=TII_URL,
-            how_to="pass qibo.set_backend('qibo-client', token=...)",
-        )
-        self.url = settings.url
-        self._token = settings.token
+        self.url = url
+        self._token = None
         self._client: Client | None = None
         self._hardware: dict[str, bool] = {}  # device name -> listed as hardware
         self.versions["qibo-client"] = __version__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its server's URL and options, never its token.
+
+        qibo's ``Backend.__reduce__`` rebuilds a backend with no arguments, which for this one
+        meant TII's service (or no token at all). The copy finds its token the usual way
+        (environment, saved account for its URL) when it first connects.
+        """
+        options = {
+            "device": self.device_name,
+            "project": self.project,
+            "verbatim": self.verbatim,
+            "timeout": self.timeout,
+            "circuit_format": self.options.circuit_format,
+            "templates": self.templates,
+            "tags": self.options.tags,
+        }
+        return (_unpickled_backend, (type(self), self.url, options))
 
     def __repr__(self) -> str:
         return f"{self.name} ({self.platform} at {self.url})"
@@ -155,6 +204,8 @@ class RemoteTIIBackend(NumpyBackend):
         if self._client is None:
             from qibo_client.qibo_client import Client
 
+            if self._token is None:  # unpickled: found now, the usual way, for this URL
+                self._token = resolve(self.url, None, how_to=_TOKEN_HOW_TO).token
             self._client = Client(self.url, self._token, templates=self.templates)
         return self._client
 
@@ -175,7 +226,8 @@ class RemoteTIIBackend(NumpyBackend):
             payload, options=self._options(nshots), wait=SUBMIT_HOLD, initial_state=initial_state
         )
         logger.debug("Circuit of %d qubits sent as job %s", circuit.nqubits, job.pid)
-        return self._outcomes(circuit, job.frequencies(timeout=self.timeout))
+        job.frequencies(timeout=self.timeout)
+        return self._outcomes(circuit, job)
 
     def execute_circuits(
         self,
@@ -214,10 +266,7 @@ class RemoteTIIBackend(NumpyBackend):
         unfinished = [job for job in jobs if not job.is_final]
         if unfinished:
             self.client.wait_all(unfinished, timeout=self.timeout)
-        return [
-            self._outcomes(circuit, job.frequencies())
-            for circuit, job in zip(circuits, jobs, strict=True)
-        ]
+        return [self._outcomes(circuit, job) for circuit, job in zip(circuits, jobs, strict=True)]
 
     def _encode(self, circuit: Any, initial_state: Any = None) -> Any:
         """What goes on the wire for ``circuit``, in the chosen format or the server's; the
@@ -237,12 +286,20 @@ class RemoteTIIBackend(NumpyBackend):
                 )
             encode_state(initial_state, circuit)
         chosen = self.options.circuit_format
-        if chosen == CIRCUIT_AUTO and initial_state is None and self.client.encoder.active:
+        collapses = bool(_collapses(circuit)) and self.client.features.collapse_outcomes
+        if (
+            chosen == CIRCUIT_AUTO
+            and initial_state is None
+            and not collapses
+            and self.client.encoder.active
+        ):
             return circuit
         listed = self.client.features.circuit_format if chosen == CIRCUIT_AUTO else chosen
         payload = export_circuit(circuit, chosen, listed, raw=initial_state is not None)
         if initial_state is not None and self._is_hardware():
             raise UnsupportedCircuitError(_INITIAL_STATE_HINT.format(device=self.device_name))
+        if collapses and isinstance(payload, dict):  # ask for the collapses' own outcomes
+            payload = {**payload, COLLAPSE_OUTCOMES_KEY: True}
         return payload
 
     def _is_hardware(self) -> bool:
@@ -266,13 +323,39 @@ class RemoteTIIBackend(NumpyBackend):
         """What every submission of this backend carries; ``nshots=None``: the device default."""
         return dataclasses.replace(self.options, device=self.device_name).with_nshots(nshots)
 
-    def _outcomes(self, circuit: Any, counts: dict[str, int]) -> RemoteMeasurementOutcomes:
+    def _outcomes(self, circuit: Any, job: Job) -> RemoteMeasurementOutcomes:
+        """The job's result on ``circuit``'s own gates, collapses' outcomes included if sent."""
+        collapses = _collapses(circuit)
+        joint = job.collapse_outcomes() if collapses else None
         result = RemoteMeasurementOutcomes(
-            circuit.measurements, counts, backend=self, nqubits=circuit.nqubits
+            circuit.measurements,
+            job.frequencies(),
+            backend=self,
+            nqubits=circuit.nqubits,
+            collapses=collapses,
+            joint=joint,
+            missing=self._why_no_collapse_outcomes() if collapses and joint is None else "",
         )
         # qibo's expectation helpers read this, and run the circuit again when it is unset.
         circuit._final_state = result
         return result
+
+    def _why_no_collapse_outcomes(self) -> str:
+        """What to say when a collapsing measurement's outcomes did not come back."""
+        if not self.client.features.collapse_outcomes:
+            return (
+                f"The server at {self.url} does not return the outcomes of collapsing "
+                "measurements (it does not list the collapse_outcomes extension): only the "
+                "final measurements' counts came back. Measure at the end instead (a CNOT "
+                "onto a fresh qubit, measured last, records the same outcome), or run the "
+                "circuit locally."
+            )
+        return (
+            f"Device {self.device_name!r} did not return the outcomes of the collapsing "
+            "measurements (it cannot, or the circuit with one extra qubit per collapsed qubit "
+            "is wider than it simulates): only the final measurements' counts came back. "
+            "Use a simulator device with room for the extra qubits, or measure at the end."
+        )
 
     # -- what needs the state vector ---------------------------------------------------------
 
@@ -285,6 +368,22 @@ class RemoteTIIBackend(NumpyBackend):
         raise UnsupportedCircuitError(
             "Repeated execution is the server's: run the circuit with circuit(nshots=N)."
         )
+
+
+def _collapses(circuit: Any) -> list[Any]:
+    """The circuit's collapsing (mid-circuit) measurement gates, in circuit order."""
+    from qibo import gates
+
+    return [gate for gate in circuit.queue if isinstance(gate, gates.M) and gate.collapse]
+
+
+def _unpickled_backend(
+    cls: type[RemoteTIIBackend], url: str, options: dict[str, Any]
+) -> RemoteTIIBackend:
+    """A pickled backend again, without a token until it next needs one."""
+    backend = cls.__new__(cls)
+    backend._setup(url, **options)
+    return backend
 
 
 class MetaBackend:

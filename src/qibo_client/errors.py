@@ -241,6 +241,17 @@ class UnsupportedCircuitError(QiboClientError, ValueError):
     default_message = "This circuit cannot be run on the remote cluster"
 
 
+class ResultUnavailableError(UnsupportedCircuitError, RuntimeError):
+    """What was asked of a remote result is not in it: counts of qubits that were not measured,
+    or a collapsing measurement's outcomes where the server or device did not return them.
+
+    A ``RuntimeError`` too, as qibo's own results raise in these places, so code written for
+    qibo's errors keeps catching it.
+    """
+
+    default_message = "The remote result does not hold what was asked"
+
+
 class UnsafeResultError(MalformedResponseError):
     """A downloaded result archive tried something a result file must not do (path escape, code)."""
 
@@ -258,6 +269,7 @@ __all__ = [
     "QiboClientError",
     "QuotaExceededError",
     "RateLimitError",
+    "ResultUnavailableError",
     "ServerUnreachableError",
     "SubmissionUncertainError",
     "TransportError",

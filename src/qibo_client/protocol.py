@@ -275,6 +275,14 @@ def check_labels(
     return name, unique
 
 
+#: A raw circuit object with ``"collapse_outcomes": true`` gets, beside ``frequencies``, the
+#: job object's ``collapse_outcomes``: ``{bitstring: count}`` whose bits are every collapsing
+#: (mid-circuit) measurement's, in circuit order and each one's qubits in increasing order,
+#: then the final measurements' bits; absent or null where the device could not return them.
+EXTENSION_COLLAPSE_OUTCOMES: Final = "collapse_outcomes"
+#: The key of that request (in the raw circuit object) and of the answer (in the job object).
+COLLAPSE_OUTCOMES_KEY: Final = "collapse_outcomes"
+
 # -- circuits ----------------------------------------------------------------------------------
 
 #: The qibo gate classes that OpenQASM 2.0 carries both ways (qibo's ``to_qasm`` writes them and
@@ -298,6 +306,7 @@ __all__ = [
     "BATCH_PATH",
     "BULK_DELETE_PATH",
     "CLIENT_VERSION_HEADER",
+    "COLLAPSE_OUTCOMES_KEY",
     "DEFAULT_DEVICE",
     "DEFAULT_PROJECT",
     "DEFAULT_TEMPLATES_PER_USER",
@@ -305,6 +314,7 @@ __all__ = [
     "ESTIMATE_KEYS",
     "EXTENSIONS_KEY",
     "EXTENSION_BATCH",
+    "EXTENSION_COLLAPSE_OUTCOMES",
     "EXTENSION_IDEMPOTENCY",
     "EXTENSION_INITIAL_STATE",
     "EXTENSION_QASM",

@@ -75,3 +75,15 @@ def assert_agrees_with_local(counts: Mapping[str, int], build: Callable[[], Any]
         a, b = counts.get(key, 0), local.get(key, 0)
         p = (a + b) / (2 * nshots)
         assert abs(a - b) <= 5 * math.sqrt(2 * nshots * p * (1 - p)) + 3, (key, a, b)
+
+
+def read_in_another_process(result: Any) -> tuple[dict[str, int], dict[str, dict[str, int]], str]:
+    """What a worker process reads of a pickled result: counts, registers, its server's URL.
+
+    Module-level, so that ``multiprocessing`` (spawn) and joblib can send it to a child.
+    """
+    return (
+        dict(result.frequencies(binary=True)),
+        {name: dict(counts) for name, counts in result.frequencies(registers=True).items()},
+        result.backend.url,
+    )

@@ -72,7 +72,9 @@ def test_features_are_what_the_version_answer_lists(profiled: tuple[Client, str]
     else:
         assert set(body[EXTENSIONS_KEY]) >= {"qasm", "raw", "wait", "batch", "idempotency"}
         assert "initial_state" in body[EXTENSIONS_KEY]
-        expected = ServerFeatures(True, True, True, True, True, True, tags=True, listed=True)
+        expected = ServerFeatures(
+            True, True, True, True, True, True, tags=True, collapse_outcomes=True, listed=True
+        )
         assert client.features == expected
 
 

@@ -67,7 +67,9 @@ def gate_entry(gate: Any) -> dict[str, Any]:
     """qibo's ``gate.raw`` with the gate's full constructor arguments, JSON-ready."""
     from qibo import gates
 
-    entry = dict(gate.raw)
+    # An M's own ``raw`` also serialises the samples stored on it (and fails on the list a local
+    # collapsing run leaves there); the entry sends none, so they are never read.
+    entry = dict(super(gates.M, gate).raw if isinstance(gate, gates.M) else gate.raw)
     entry["init_args"] = encode(gate.init_args)
     entry["init_kwargs"] = encode(gate.init_kwargs)
     entry["_target_qubits"] = list(gate.target_qubits)
@@ -118,17 +120,32 @@ def circuit_raw(circuit: Any) -> dict[str, Any]:
         rotations = basis_translations(circuit)
     except UnsupportedCircuitError:
         rotations = {}  # an unusual rotation travels as the gate it is
-    raw = {key: value for key, value in circuit.raw.items() if key != "queue"}
+    raw: dict[str, Any] = _circuit_fields(circuit)
     raw["queue"] = [
         gate_entry(written) for gate in circuit.queue for written in rotations.get(id(gate), [gate])
     ]
     try:
-        return dict(json.loads(json.dumps(raw, allow_nan=False)))
+        # encode() again over the whole object: qibo copies NumPy scalars (an index
+        # np.int64(0), a width) into fields beside the arguments (_target_qubits, nqubits).
+        return dict(json.loads(json.dumps(encode(raw), allow_nan=False)))
     except (TypeError, ValueError) as error:
         raise UnsupportedCircuitError(
             f"This circuit cannot be written as qibo's raw JSON: {error}. Give every gate "
             "finite numeric parameters."
         ) from None
+
+
+def _circuit_fields(circuit: Any) -> dict[str, Any]:
+    """qibo 0.3.6's ``circuit.raw`` without its queue (whose entries :func:`gate_entry` writes):
+    reading ``circuit.raw`` itself would serialise every measurement's stored samples."""
+    from qibo import __version__
+
+    return {
+        "nqubits": circuit.nqubits,
+        "density_matrix": circuit.density_matrix,
+        "wire_names": circuit.wire_names,
+        "qibo_version": __version__,
+    }
 
 
 def encode_state(state: Any, circuit: Any) -> list[list[float]]:

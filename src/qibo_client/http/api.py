@@ -41,6 +41,7 @@ from qibo_client.protocol import (
     BULK_DELETE_PATH,
     DISK_QUOTA_PATH,
     EXTENSION_BATCH,
+    EXTENSION_COLLAPSE_OUTCOMES,
     EXTENSION_IDEMPOTENCY,
     EXTENSION_INITIAL_STATE,
     EXTENSION_QASM,
@@ -84,6 +85,8 @@ class ServerFeatures:
     templates: bool = False
     #: Keeps job names and tags (only where listed: elsewhere they are never sent).
     tags: bool = False
+    #: Returns collapsing measurements' outcomes when a raw circuit asks (only where listed).
+    collapse_outcomes: bool = False
     #: True once set from a version answer: nothing is learnt by trying then.
     listed: bool = False
 
@@ -100,6 +103,7 @@ class ServerFeatures:
             initial_states=EXTENSION_INITIAL_STATE in names,
             templates=EXTENSION_TEMPLATES in names,
             tags=EXTENSION_TAGS in names,
+            collapse_outcomes=EXTENSION_COLLAPSE_OUTCOMES in names,
             listed=True,
         )
 
@@ -118,6 +122,7 @@ class ServerFeatures:
             EXTENSION_INITIAL_STATE: self.initial_states,
             EXTENSION_TEMPLATES: self.templates,
             EXTENSION_TAGS: self.tags,
+            EXTENSION_COLLAPSE_OUTCOMES: self.collapse_outcomes,
         }
         return known.get(extension) is True
 

@@ -24,7 +24,7 @@ from qibo_client.http.api import ServerApi
 from qibo_client.http.session import MAX_RESPONSE_BYTES, check_response_has_keys
 from qibo_client.jobs.progress import WaitObserver, WaitStatus
 from qibo_client.jobs.waiting import Deadline, Step, poll_intervals, wait_until
-from qibo_client.protocol import Status, job_path
+from qibo_client.protocol import COLLAPSE_OUTCOMES_KEY, Status, job_path
 from qibo_client.results.counts import (
     ResampledCountsWarning,
     answer_limit,
@@ -224,6 +224,17 @@ class Job:
                 self._data,
             )
         return self._frequencies
+
+    def collapse_outcomes(self, timeout: float | None = None) -> dict[str, int] | None:
+        """The joint counts of the collapsing and final measurements, or None where the server
+        sent none (it does not list the extension, the circuit did not ask, the device could
+        not). Bits: every collapse in circuit order, each one's qubits in increasing order, then
+        the final measurements' (:data:`~qibo_client.protocol.EXTENSION_COLLAPSE_OUTCOMES`)."""
+        self.frequencies(timeout)
+        joint = self._data.get(COLLAPSE_OUTCOMES_KEY)
+        if joint is None:
+            return None
+        return check_counts(joint, pid=self.pid, nshots=self._shots(self._data), nbits=None)
 
     def _resampled(self) -> None:
         """Say once per client (its :class:`ServerApi`) that a job's counts were drawn locally."""

@@ -19,6 +19,13 @@ nshots x 20 array, until someone asks for samples.
 
 Each new result resets the results cached on the gates first: that is what keeps a re-run after
 ``set_parameters`` from serving stale samples (qibo's ``has_samples()`` trap).
+
+Collapsing (mid-circuit) measurements: where the server returned the joint counts of the
+collapses and the final measurements (the ``collapse_outcomes`` extension), the bit matrix holds
+both, collapse bits first, so a collapse's ``MeasurementResult`` answers ``samples()``,
+``frequencies()`` and its symbols' ``outcome()`` shot by shot consistently with the final
+samples. Where it did not, asking a collapse's result raises :class:`ResultUnavailableError`
+saying why, instead of qibo's silent ``None``.
 """
 
 from __future__ import annotations
@@ -28,9 +35,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from qibo.measurements import MeasurementResult
 from qibo.result import MeasurementOutcomes
 
-from qibo_client.errors import MalformedResponseError, UnsupportedCircuitError
+from qibo_client.errors import (
+    MalformedResponseError,
+    ResultUnavailableError,
+    UnsupportedCircuitError,
+)
 
 STATE_HINT = (
     "The remote cluster returns measurement counts, not the state vector. Use the counts "
@@ -50,22 +62,54 @@ class RemoteMeasurementOutcomes(MeasurementOutcomes):
         counts: Mapping[str, int],
         backend: Any,
         nqubits: int | None = None,
+        *,
+        collapses: Sequence[Any] = (),
+        joint: Mapping[str, int] | None = None,
+        missing: str = "",
     ) -> None:
+        """``collapses`` are the circuit's collapsing ``M`` gates in circuit order; ``joint``
+        the server's counts of their bits (each gate's qubits in increasing order) followed by
+        the final bits; without ``joint``, ``missing`` says why asking a collapse must fail."""
         nbits = sum(len(gate.target_qubits) for gate in measurements)
-        self._bits, self._counts = _to_arrays(counts, nbits)
+        if joint is None:
+            for gate in collapses:
+                _unavailable(gate.result, missing)
+            collapses = ()
+        self._ncollapsed = sum(len(gate.target_qubits) for gate in collapses)
+        self._bits, self._counts = _to_arrays(
+            counts if joint is None else joint, self._ncollapsed + nbits
+        )
         super().__init__(
             list(measurements), backend=backend, nshots=int(self._counts.sum()), nqubits=nqubits
         )
-        self._positions = _positions(self.measurement_gate.target_qubits, measurements)
+        offset = self._ncollapsed
+        self._positions = [
+            [offset + column for column in columns]
+            for columns in _positions(self.measurement_gate.target_qubits, measurements)
+        ]
+        self._collapses = list(collapses)
+        self._collapse_positions = _collapse_positions(collapses)
         # Per-gate counts are registered now (cheap: one pass over the distinct outcomes), so
         # that the MeasurementResult returned by ``circuit.add(gates.M(...))`` answers too.
         self._register_counts = [self._marginal(pos) for pos in self._positions]
         self._frequencies = (
-            self._register_counts[0] if len(measurements) == 1 else self._marginal(range(nbits))
+            self._register_counts[0]
+            if len(measurements) == 1
+            else self._marginal(range(offset, offset + nbits))
         )
+        if joint is not None and _keyed(self._frequencies, nbits, True) != collections.Counter(
+            {key: value for key, value in counts.items() if value}
+        ):
+            raise MalformedResponseError(
+                "The server's collapse outcomes do not agree with its final counts"
+            )
         for gate, frequencies in zip(measurements, self._register_counts, strict=True):
             gate.result.reset()
             gate.result.register_frequencies(frequencies)
+        for gate, positions in zip(collapses, self._collapse_positions, strict=True):
+            _available(gate.result)
+            gate.result.reset()
+            gate.result.register_frequencies(self._marginal(positions))
 
     # -- counts ------------------------------------------------------------------------------
 
@@ -85,7 +129,7 @@ class RemoteMeasurementOutcomes(MeasurementOutcomes):
                 gate.register_name: _keyed(counts, len(gate.target_qubits), binary)
                 for gate, counts in zip(self.measurements, self._register_counts, strict=True)
             }
-        return _keyed(self._frequencies, self._bits.shape[1], binary)
+        return _keyed(self._frequencies, self._bits.shape[1] - self._ncollapsed, binary)
 
     def probabilities(self, qubits: list[int] | set[int] | tuple[int, ...] | None = None) -> Any:
         """Counts / nshots over ``qubits`` (default: every qubit of the circuit), in that order.
@@ -99,12 +143,12 @@ class RemoteMeasurementOutcomes(MeasurementOutcomes):
             asked = list(range(self._nqubits)) if self._nqubits is not None else sorted(measured)
         missing = [q for q in asked if q not in measured]
         if missing:
-            raise UnsupportedCircuitError(
+            raise ResultUnavailableError(
                 f"Qubits {missing} were not measured, so the cluster sent no counts for them. "
                 f"Ask for measured qubits only, e.g. result.probabilities({sorted(measured)}), "
                 "or add them to a measurement gate."
             )
-        values = _decimal(self._bits[:, [measured.index(q) for q in asked]])
+        values = _decimal(self._bits[:, [self._ncollapsed + measured.index(q) for q in asked]])
         totals = np.bincount(values, weights=self._counts, minlength=2 ** len(asked))
         return self.backend.cast(totals / max(self.nshots, 1), dtype=self.backend.float64)
 
@@ -119,16 +163,23 @@ class RemoteMeasurementOutcomes(MeasurementOutcomes):
         if samples is None:
             order = np.repeat(np.arange(len(self._counts)), self._counts)
             self.backend.shuffle(order)
-            samples = self.backend.cast(self._bits[order], dtype=self.backend.int64)
+            rows = self.backend.cast(self._bits[order], dtype=self.backend.int64)
             for gate, positions in zip(self.measurements, self._positions, strict=True):
-                gate.result.register_samples(samples[:, positions])
+                gate.result.register_samples(rows[:, positions])
+            for gate, positions in zip(self._collapses, self._collapse_positions, strict=True):
+                gate.result.register_samples(rows[:, positions])
+            samples = rows[:, self._ncollapsed :]
             self._samples = samples
         if registers:
             return {
-                gate.register_name: self._as(samples[:, positions], binary)
-                for gate, positions in zip(self.measurements, self._positions, strict=True)
+                gate.register_name: self._as(samples[:, columns], binary)
+                for gate, columns in zip(self.measurements, self._final_columns(), strict=True)
             }
         return self._as(samples, binary)
+
+    def _final_columns(self) -> list[list[int]]:
+        """Each final measurement's columns in the final samples (the collapse bits cut off)."""
+        return [[p - self._ncollapsed for p in positions] for positions in self._positions]
 
     def _as(self, samples: Any, binary: bool) -> Any:
         if binary:
@@ -157,6 +208,47 @@ def outcomes_for(circuit: Any, counts: Mapping[str, int]) -> RemoteMeasurementOu
         nbits = len(next(iter(counts), ""))
         measurements, nqubits = [gates.M(*range(nbits))], nbits
     return RemoteMeasurementOutcomes(measurements, counts, backend=NumpyBackend(), nqubits=nqubits)
+
+
+class _UnavailableOutcomes(MeasurementResult):
+    """A collapsing measurement's result whose outcomes did not come back: asking raises.
+
+    qibo's own ``MeasurementResult`` would answer ``None`` (and its symbols a ``TypeError``);
+    the result object is the one ``circuit.add`` returned, so its class is switched to this one
+    for as long as the latest run left it without outcomes.
+    """
+
+    _missing: str
+
+    def samples(self, binary: bool = True, registers: bool = False, backend: Any = None) -> Any:
+        raise ResultUnavailableError(self._missing)
+
+    def frequencies(self, binary: bool = True, registers: bool = False, backend: Any = None) -> Any:
+        raise ResultUnavailableError(self._missing)
+
+
+def _unavailable(result: Any, why: str) -> None:
+    """Make a collapse's ``MeasurementResult`` raise ``why`` when its outcomes are asked."""
+    result.reset()
+    if type(result) is MeasurementResult:
+        result.__class__ = _UnavailableOutcomes
+    result._missing = why or "The outcomes of this collapsing measurement did not come back."
+
+
+def _available(result: Any) -> None:
+    """Undo :func:`_unavailable` (a later run did bring the outcomes back)."""
+    if type(result) is _UnavailableOutcomes:
+        result.__class__ = MeasurementResult
+
+
+def _collapse_positions(collapses: Sequence[Any]) -> list[list[int]]:
+    """The columns of each collapse's bits, its qubits in increasing order (qibo's own order)."""
+    positions, start = [], 0
+    for gate in collapses:
+        width = len(gate.target_qubits)
+        positions.append(list(range(start, start + width)))
+        start += width
+    return positions
 
 
 def _to_arrays(counts: Mapping[str, int], nbits: int) -> tuple[np.ndarray, np.ndarray]:

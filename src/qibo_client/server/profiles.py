@@ -42,6 +42,7 @@ from dataclasses import dataclass, replace
 
 from qibo_client.protocol import (
     EXTENSION_BATCH,
+    EXTENSION_COLLAPSE_OUTCOMES,
     EXTENSION_IDEMPOTENCY,
     EXTENSION_INITIAL_STATE,
     EXTENSION_QASM,
@@ -104,6 +105,7 @@ DEFAULT = Profile(
         EXTENSION_INITIAL_STATE,
         EXTENSION_TEMPLATES,
         EXTENSION_TAGS,
+        EXTENSION_COLLAPSE_OUTCOMES,
     ),
 )
 TII = Profile(

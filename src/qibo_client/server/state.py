@@ -126,6 +126,7 @@ class ServerState:
             stdout=outcome.stdout,
             stderr=outcome.stderr,
             engine=outcome.engine,
+            collapse_outcomes_json=outcome.collapse_outcomes_json,
         )
         for listener in self.finish_listeners:
             listener(outcome)

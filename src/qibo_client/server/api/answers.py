@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from qibo_client.protocol import TERMINAL_STATUSES, job_path
+from qibo_client.protocol import COLLAPSE_OUTCOMES_KEY, TERMINAL_STATUSES, job_path
 from qibo_client.server.accounts import User
 from qibo_client.server.jobs.quotas import balance
 from qibo_client.server.jobs.worker import job_seed_of
@@ -72,7 +72,10 @@ def job_object(state: ServerState, row: sqlite3.Row, user: User) -> bytes:
     }
     text = json.dumps(head, separators=(",", ":"))
     frequencies = row["frequencies"] or "null"
-    return f'{text[:-1]},"circuit":{row["circuit"]},"frequencies":{frequencies}}}'.encode()
+    # Only where the client asked and the device could: every other answer is as it was.
+    joint = row["collapse_outcomes"]
+    extra = f',"{COLLAPSE_OUTCOMES_KEY}":{joint}' if joint else ""
+    return f'{text[:-1]},"circuit":{row["circuit"]},"frequencies":{frequencies}{extra}}}'.encode()
 
 
 def official_job_object(state: ServerState, row: sqlite3.Row, user: User) -> bytes:

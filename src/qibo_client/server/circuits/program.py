@@ -16,12 +16,14 @@ one; the raw reader does the same, so such a measurement lands in ``ops`` as a `
 The common case, gates and terminal measurements only, stays a plain loop in :meth:`to_circuit`.
 Channels and collapsing measurements are simulated with a density matrix, which gives exactly the
 statistics of qibo's repeated execution (a collapse without classical feedback is a complete
-dephasing of its qubits), in one run instead of one per shot.
+dephasing of its qubits), in one run instead of one per shot. Where the client asks for the
+collapses' own outcomes, :meth:`Program.deferred` rewrites each collapse as CNOTs onto ancillas
+measured at the end instead, so that the same single run draws them with the final outcomes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qibo_client.server.circuits.channels import Channel, KrausOperator, build_channel
@@ -36,6 +38,9 @@ MAX_OPS = 200_000
 #: Widest circuit simulated as a density matrix (noise channels, collapsing measurements,
 #: ``density_matrix=True``): 4**n amplitudes, 16 MiB at 10 qubits. Devices may set less.
 MAX_DENSITY_QUBITS = 10
+#: The register of the ancillas that carry the collapses' outcomes (:meth:`Program.deferred`),
+#: with ``_`` appended while a register of the circuit has that name.
+COLLAPSE_REGISTER = "_collapse_outcomes"
 
 
 class GateSpec(NamedTuple):
@@ -159,6 +164,60 @@ class Program:
     density_matrix: bool = False
     wire_names: tuple[int | str, ...] | None = None
     initial_state: tuple[complex, ...] | None = None
+    #: The client asked for the outcomes of the collapsing measurements (:meth:`deferred`).
+    collapse_outcomes: bool = False
+
+    @property
+    def ncollapsed(self) -> int:
+        """Bits measured by collapsing measurements (each one counts each of its qubits)."""
+        return sum(len(op.qubits) for op in self.ops if isinstance(op, Collapse))
+
+    def deferred(self, max_qubits: int, max_density_qubits: int) -> Program | None:
+        """The program whose outcomes hold the collapsing measurements' bits too, or None.
+
+        By the deferred-measurement principle a collapse of qubit ``q`` (without classical
+        feedback, which raw JSON cannot say) has the statistics of a CNOT from ``q`` onto a
+        fresh ancilla read at the end, so ONE simulation draws each shot's mid-circuit and final
+        outcomes together. The ancillas are qubits ``nqubits``, ``nqubits + 1``, ...; they are
+        measured first, as register :data:`COLLAPSE_REGISTER`: each outcome string starts with
+        :attr:`ncollapsed` bits (every collapse in circuit order, its qubits in increasing order,
+        as qibo records them), then the final measurements' bits. Without channels the result
+        is a state vector over ``nqubits + ncollapsed`` qubits (at most ``max_qubits``); with
+        them a density matrix (at most ``max_density_qubits``). None when not asked, when there
+        is no collapse, or when the wider circuit does not fit.
+        """
+        extra = self.ncollapsed
+        if not self.collapse_outcomes or not extra:
+            return None
+        ops: list[Operation] = []
+        ancillas: list[int] = []
+        for op in self.ops:
+            if not isinstance(op, Collapse):
+                ops.append(op)
+                continue
+            for qubit in sorted(op.qubits):
+                ancilla = self.nqubits + len(ancillas)
+                ops.append(Op("CNOT", (qubit, ancilla)))
+                ancillas.append(ancilla)
+        width = self.nqubits + extra
+        dense = any(isinstance(op, Channel) for op in ops)
+        if width > (max_density_qubits if dense else max_qubits):
+            return None
+        state = self.initial_state
+        if state is not None:  # the ancillas start in |0>: they are the least significant bits
+            state = tuple(amplitude for a in state for amplitude in (a, *[0j] * (2**extra - 1)))
+        register = COLLAPSE_REGISTER
+        while register in {m.register for m in self.measurements}:
+            register += "_"
+        return replace(
+            self,
+            nqubits=width,
+            ops=tuple(ops),
+            measurements=(Measurement(register, tuple(ancillas)), *self.measurements),
+            wire_names=None,
+            initial_state=state,
+            collapse_outcomes=False,
+        )
 
     @property
     def nmeasured(self) -> int:
@@ -273,6 +332,7 @@ def with_initial_state(program: Program, value: Any) -> Program:
 
 
 __all__ = [
+    "COLLAPSE_REGISTER",
     "GATE_SPECS",
     "MAX_DENSITY_QUBITS",
     "MAX_OPS",

@@ -35,14 +35,19 @@ the names qibo would give them (``register<k>`` for the k-th ``M`` of the queue)
 An optional top-level ``"initial_state"`` (a list of ``2**nqubits`` amplitudes, numbers or
 ``[re, im]`` pairs; see :func:`.program.with_initial_state`) starts the circuit from that state
 vector. Kept inside the circuit object, it is stored with the job and read again on a restart.
+So is an optional top-level ``"collapse_outcomes": true`` (:data:`~qibo_client.protocol.
+COLLAPSE_OUTCOMES_KEY`): the client asks for the collapsing measurements' own outcomes
+(:meth:`.program.Program.deferred`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from typing import Any
 
+from qibo_client.protocol import COLLAPSE_OUTCOMES_KEY
 from qibo_client.server.circuits.channels import CHANNELS, read_channel
 from qibo_client.server.circuits.matrices import Matrix, check_unitary, finite_float, read_matrix
 from qibo_client.server.circuits.program import (
@@ -374,6 +379,11 @@ def program_from_raw(obj: Any) -> Program:  # noqa: C901
     for index, raw in enumerate(queue):
         reader.entry(index, raw)
     program = reader.program(density_matrix, wire_names)
+    asked = obj.get(COLLAPSE_OUTCOMES_KEY, False)
+    if not isinstance(asked, bool):
+        raise RawCircuitError(f"{COLLAPSE_OUTCOMES_KEY} must be true or false")
+    if asked:
+        program = replace(program, collapse_outcomes=True)
     if obj.get("initial_state") is not None:
         try:
             program = with_initial_state(program, obj["initial_state"])

@@ -98,7 +98,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     idem_key TEXT,
     idem_at REAL,
     seed INTEGER,
-    engine TEXT
+    engine TEXT,
+    collapse_outcomes TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_user ON jobs(user_id, seq);
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(status) WHERE {_UNFINISHED};
@@ -151,7 +152,13 @@ _LEDGER_FROM_JOBS = (
 #: Columns added after the first release, per table, with their type: added to an older file at
 #: open (all nullable or defaulted).
 _ADDED_COLUMNS = {
-    "jobs": {"seed": "INTEGER", "engine": "TEXT", "name": "TEXT", "tags": "TEXT"},
+    "jobs": {
+        "seed": "INTEGER",
+        "engine": "TEXT",
+        "name": "TEXT",
+        "tags": "TEXT",
+        "collapse_outcomes": "TEXT",
+    },
     "users": {"admin": "INTEGER NOT NULL DEFAULT 0", "revoked_at": "TEXT"},
 }
 
@@ -537,12 +544,23 @@ class Store:
         stdout: str = "",
         stderr: str = "",
         engine: str | None = None,
+        collapse_outcomes_json: str | None = None,
     ) -> bool:
         """Record a job's end (and the engine it ran on); False if it was deleted meanwhile."""
         cursor = self._db.execute(
             "UPDATE jobs SET status=?, frequencies=?, runtime=?, stdout=?, stderr=?, engine=?, "
-            "updated_at=? WHERE pid=?",
-            (status, frequencies_json, runtime, stdout, stderr, engine, now_iso(), pid),
+            "collapse_outcomes=?, updated_at=? WHERE pid=?",
+            (
+                status,
+                frequencies_json,
+                runtime,
+                stdout,
+                stderr,
+                engine,
+                collapse_outcomes_json,
+                now_iso(),
+                pid,
+            ),
         )
         self._untrack(pid)
         return cursor.rowcount == 1

@@ -53,6 +53,9 @@ class Outcome:
     engine: str | None = None
     #: ``host:pid`` of the worker process that ran it (logs, tests).
     worker: str = ""
+    #: The joint counts of the collapsing and the final measurements, as JSON text, where the
+    #: client asked and the device could (``Program.deferred``); else None.
+    collapse_outcomes_json: str | None = None
 
 
 def warm_worker(threads: int | None = None, engine: str = engines.AUTO) -> None:
@@ -151,11 +154,17 @@ def run_task(task: Task) -> Outcome:
         engine = engines.activate(task.device.engine)  # before seeding: the seed is the backend's
         seed = job_seed_of(task.pid, task.seed)
         _seed(seed)
-        circuit = task.program.to_circuit()
+        program = task.program
+        deferred = _deferred(program, task.device)
+        ran = program if deferred is None else deferred
+        circuit = ran.to_circuit()
         if task.device.hardware_type == "hardware" and not task.verbatim:
             circuit = transpile(circuit, task.device)
-        result = circuit(task.program.qibo_initial_state(), nshots=task.nshots)
+        result = circuit(ran.qibo_initial_state(), nshots=task.nshots)
         counts = _counts(result, task.nshots, seed)
+        joint = None
+        if deferred is not None:
+            joint, counts = counts, _drop_leading_bits(counts, program.ncollapsed)
     except Exception as err:
         logger.debug("job %s failed", task.pid, exc_info=True)
         reason = f"{type(err).__name__}: {err}"
@@ -171,7 +180,24 @@ def run_task(task: Task) -> Outcome:
         runtime=runtime,
         engine=engine,
         worker=worker,
+        collapse_outcomes_json=None if joint is None else json.dumps(joint, separators=(",", ":")),
     )
+
+
+def _deferred(program: Any, device: Device) -> Any:
+    """The program with its collapses' outcomes measured (``Program.deferred``) where asked and
+    where the device can: a simulator, within its width and density-matrix limits."""
+    if not getattr(program, "collapse_outcomes", False) or device.hardware_type == "hardware":
+        return None
+    return program.deferred(device.max_qubits, device.max_density_qubits)
+
+
+def _drop_leading_bits(counts: dict[str, int], nbits: int) -> dict[str, int]:
+    """The counts of the outcome strings without their first ``nbits`` bits (a marginal)."""
+    kept: dict[str, int] = {}
+    for key, count in counts.items():
+        kept[key[nbits:]] = kept.get(key[nbits:], 0) + count
+    return kept
 
 
 __all__ = ["Outcome", "Task", "job_seed_of", "ping", "run_task", "transpile", "warm_worker"]
