@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
-import urllib3.util.retry
+import time
 
 from qibo_client.config import QiboApiError, TransportError
 from qibo_client.transport import ApiSession, default_retry
@@ -57,7 +57,7 @@ def script_server() -> Iterator[str]:
 
 def test_429_retry_after_is_honoured(script_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(urllib3.util.retry.time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", slept.append)
     _Script.seen.clear()
     _Script.script[:] = [
         (429, {"Retry-After": "7"}, b'{"detail": "slow down"}'),
@@ -74,7 +74,7 @@ def test_a_retry_after_beyond_what_the_call_may_wait_ends_it_at_once(
     script_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(urllib3.util.retry.time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", slept.append)
     _Script.seen.clear()
     _Script.script[:] = [(503, {"Retry-After": "7200"}, b'{"detail": "maintenance"}')]
     session = ApiSession(script_server, TOKEN, retry=default_retry(total=1, backoff_factor=0))
