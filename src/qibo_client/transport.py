@@ -14,8 +14,8 @@ arrives, not after. Without a timeout, reads are still bounded and no retry star
 
 What is retried, and why it is safe, is one table: :mod:`qibo_client.retries`, a row per kind of
 request. A call names its kind (``ServerApi`` does; a call without one is judged by its method)
-and whether this server lists the kind's extension; :class:`qibo_client.budget.BoundedRetry`
-then retries a failed connect always (to a server this session has reached before, until the
+and whether this server lists the kind's extension; :meth:`ApiSession.call`'s loop then
+retries a failed connect always (to a server this session has reached before, until the
 deadline: that is a restart), a 429 always, and, for a request that is safe to send again, also
 drops, 502/503/504 and an answer cut off mid-body. A ``POST`` that may have reached the server is
 never sent twice otherwise: the error then says the job may or may not exist, and where to look.
