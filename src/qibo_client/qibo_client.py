@@ -51,6 +51,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     from urllib3.util.retry import Retry
 
+    from qibo_client.http.retries import RetryPolicy
+
 logger = logging.getLogger("qibo_client")
 
 #: Server-side hold asked by ``run_circuit`` on submission (one constant with the backend's).
@@ -94,7 +96,7 @@ class Client:
         progress: bool | None = None,
         check_versions: bool = True,
         journal: bool = True,
-        retry: Retry | None = None,
+        retry: RetryPolicy | Retry | None = None,
         templates: bool = True,
     ) -> None:
         settings = resolve(*official_order(url, token), timeout)

@@ -1,22 +1,26 @@
 """Transport behaviour that needs a real socket: Retry-After honoured, read timeouts that end.
 
 A tiny stdlib HTTP server on loopback plays the replies the reference server never gives
-(429 with ``Retry-After``); ``responses`` cannot show these, because it bypasses urllib3's sleeps.
+(429 with ``Retry-After``); ``responses`` cannot show these, because it bypasses the
+client's pauses and its sockets.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
-import urllib3.util.retry
+import urllib3.util
 
 from qibo_client.config import QiboApiError, TransportError
+from qibo_client.http import retries
 from qibo_client.http.session import ApiSession, default_retry
 
 TOKEN = "tok-socket-SECRET"
@@ -57,7 +61,7 @@ def script_server() -> Iterator[str]:
 
 def test_429_retry_after_is_honoured(script_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(urllib3.util.retry.time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", slept.append)
     _Script.seen.clear()
     _Script.script[:] = [
         (429, {"Retry-After": "7"}, b'{"detail": "slow down"}'),
@@ -74,7 +78,7 @@ def test_a_retry_after_beyond_what_the_call_may_wait_ends_it_at_once(
     script_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(urllib3.util.retry.time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", slept.append)
     _Script.seen.clear()
     _Script.script[:] = [(503, {"Retry-After": "7200"}, b'{"detail": "maintenance"}')]
     session = ApiSession(script_server, TOKEN, retry=default_retry(total=1, backoff_factor=0))
@@ -111,3 +115,29 @@ def test_tls_verification_is_on_and_configurable(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/opt/corp-ca.pem")
     assert ApiSession("https://x.test", TOKEN).verify == "/opt/corp-ca.pem"
     assert ApiSession("https://x.test", TOKEN, verify="/mine.pem").verify == "/mine.pem"
+
+
+def test_a_urllib3_retry_still_sets_the_counts_and_pauses() -> None:
+    retry = urllib3.util.Retry(total=2, connect=1, backoff_factor=0.5, status_forcelist=[503])
+    policy = ApiSession("http://127.0.0.1:9", TOKEN, retry=retry).policy
+    assert (policy.total, policy.connect, policy.statuses) == (2, 1, frozenset({503}))
+    assert [policy.backoff(n) for n in (1, 2, 3)] == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+        ("soon", None),
+        ("-1", None),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_a_date(value: str, seconds: float | None) -> None:
+    assert retries.retry_after(value) == seconds
+
+
+def test_a_retry_after_date_ahead_is_the_time_until_it() -> None:
+    ahead = email.utils.formatdate(time.time() + 120, usegmt=True)
+    assert 100 < (retries.retry_after(ahead) or 0) <= 120

@@ -1,30 +1,25 @@
 """What one HTTP call may spend: a deadline that covers connects, reads, retries and their pauses.
 
 ``requests`` and urllib3 bound each socket operation, never a whole call: a read timeout of 3 s
-lets a server drip one byte every half second forever, and a ``Retry`` of 5 attempts lets them add
-up (5 x (connect + read) + backoff + ``Retry-After``). This module turns the client's ``timeout``
-into one deadline per call, enforced by the library's own hooks rather than a loop of our own:
+lets a server drip one byte every half second forever, and five attempts add up
+(5 x (connect + read) + backoff + ``Retry-After``). This module turns the client's ``timeout``
+into one deadline per call, with public means only:
 
 - :class:`CallBudget` is the deadline of the call in progress (``None``: no overall deadline), the
   time after which no retry starts (always set: without a deadline, retries stop after
   :data:`UNBOUNDED_RETRY_BUDGET`), whether the request may be sent again once it may have reached
   the server (its row in :mod:`qibo_client.http.retries`), and whether refused connections are a
-  restart to ride (the server answered this session before). ``ApiSession.call`` sets it in a
-  context variable for the length of the call: urllib3's retry object is shared by every call of a
-  session (it is mounted once on the adapter), so the per-call facts travel beside it, not inside
-  it. Context variables are per thread, so concurrent calls on one session never see each other's
-  budget.
-- :class:`BoundedRetry` is urllib3's ``Retry`` that stops retrying when the budget is spent, cuts
-  backoff to what is left, honours ``Retry-After`` exactly (0: at once; a decimal too) when it
-  fits and gives up at once when the server asks for a pause longer than the time left (waiting
-  for a retry that can never happen only hides the answer; the budget keeps both figures for the
-  message), re-sends a request that may have reached the server only when the call says it is
-  safe, and retries refused connections to a server met before until the deadline, pausing at
-  most :data:`RESTART_PAUSE` between tries.
-- :class:`DeadlineTimeout` is urllib3's ``Timeout`` whose connect and read timeouts never exceed
-  the time left, so no single socket wait outlives the deadline.
-- :func:`read_body` reads an answer in pieces, checking the deadline and a size limit between
-  pieces: a slow drip is cut at the deadline and a huge body is refused before it is held.
+  restart to ride (the server answered this session before). The session's retry loop
+  (:meth:`qibo_client.http.session.ApiSession.call`) asks it before every attempt and every pause.
+- :meth:`CallBudget.timeouts` is the ``(connect, read)`` pair handed to requests for one attempt:
+  neither part exceeds the time left, so no single socket wait outlives the deadline.
+- :class:`BoundedBody` stands in for ``Response.raw`` while requests reads ``Response.content``:
+  it reads the answer in pieces, checking the deadline and a size limit between pieces, so a slow
+  drip is cut at the deadline and a huge body is refused before it is held.
+- The current budget also lives in a context variable for the length of the call, for the one reader
+  that cannot be handed it: the watchdog (:mod:`qibo_client.http.watchdog`), which cuts a head that
+  drips in past the deadline. Context variables are per thread, so concurrent calls on one session
+  never see each other's budget.
 """
 
 from __future__ import annotations
@@ -35,10 +30,6 @@ import dataclasses
 import time
 from collections.abc import Iterator
 from typing import Any
-
-from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
-from urllib3.util.retry import RequestHistory, Retry
-from urllib3.util.timeout import Timeout
 
 #: Without a client timeout, no retry of a call starts after this many seconds.
 UNBOUNDED_RETRY_BUDGET = 60.0
@@ -99,6 +90,18 @@ class CallBudget:
     def passed(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
+    def timeouts(self, connect: float) -> tuple[float, float]:
+        """requests' ``(connect, read)`` timeouts of one attempt starting now, within the time
+        left (each socket wait is bounded by it; a drip that renews it is cut elsewhere)."""
+        if self.deadline is None:
+            return connect, UNBOUNDED_READ_TIMEOUT
+        left = max(MIN_SOCKET_TIMEOUT, self.left())
+        return min(connect, left), left
+
+    def cut(self, seconds: float) -> float:
+        """A pause shortened to the time in which another attempt may still start."""
+        return max(0.0, min(seconds, self.retry_left()))
+
 
 _CURRENT: contextvars.ContextVar[CallBudget | None] = contextvars.ContextVar(
     "qibo_client_call_budget", default=None
@@ -132,158 +135,14 @@ def current() -> CallBudget | None:
     return _CURRENT.get()
 
 
-def enter(budget: CallBudget) -> contextvars.Token[CallBudget | None]:
-    """Make ``budget`` the current one; pass the token to :func:`leave` when the call ends."""
-    return _CURRENT.set(budget)
-
-
-def leave(token: contextvars.Token[CallBudget | None]) -> None:
-    _CURRENT.reset(token)
-
-
-class BoundedRetry(Retry):
-    """urllib3's ``Retry``, held to the current call's :class:`CallBudget`.
-
-    Inside a call, the budget (the request's row in :mod:`qibo_client.http.retries`) decides what
-    may be sent again, whatever the method: ``allowed_methods`` applies only to requests sent
-    outside :meth:`~qibo_client.http.session.ApiSession.call`, where the method's usual meaning
-    decides. ``max_retry_after`` caps any server's ``Retry-After`` even without a deadline.
-    """
-
-    def __init__(self, *args: Any, max_retry_after: float = 30.0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_retry_after = max_retry_after
-
-    def new(self, **kwargs: Any) -> BoundedRetry:
-        retry = super().new(**kwargs)
-        retry.max_retry_after = self.max_retry_after
-        return retry
-
-    def is_exhausted(self) -> bool:
-        budget = current()
-        return super().is_exhausted() or (budget is not None and budget.retry_left() <= 0)
-
-    def _is_method_retryable(self, method: str) -> bool:
-        # Inside a call the budget decides (is_retry, increment); the method says nothing there.
-        return current() is not None or super()._is_method_retryable(method)
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        budget = current()
-        if budget is not None:
-            if budget.retry_left() <= 0:
-                return False
-            if not budget.idempotent and status_code != 429:
-                # Only a 429 says the request was refused unprocessed; a 502/503/504 may come
-                # from a proxy whose backend did take the request.
-                return False
-        return super().is_retry(method, status_code, has_retry_after)
-
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: Any = None,
-        error: Exception | None = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> BoundedRetry:
-        budget = current()
-        if budget is not None:
-            if error is not None and self._is_connection_error(error):
-                if budget.rides_restarts:
-                    return self._ride_restart(budget, method, url, error, _pool)
-            elif error is not None and not budget.idempotent:
-                # Anything but a failed connect may have reached the server: no resend.
-                raise error
-            if response is not None:
-                asked = self.asked_pause(response)
-                left = min(budget.retry_left(), self.max_retry_after)
-                if asked is not None and asked > left:
-                    # Waiting for an attempt that could never happen would only hide the answer.
-                    budget.refused_pause = (asked, max(0.0, budget.retry_left()))
-                    raise MaxRetryError(_pool, url or "", ResponseError("Retry-After too long"))
-        return super().increment(method, url, response, error, _pool, _stacktrace)
-
-    def _ride_restart(
-        self, budget: CallBudget, method: str | None, url: str | None, error: Exception, pool: Any
-    ) -> BoundedRetry:
-        """A refused connect to a server met before: try again until the deadline, uncounted."""
-        if budget.retry_left() <= 0:
-            raise MaxRetryError(pool, url or "", error) from error
-        history = (*self.history, RequestHistory(method, url, error, None, None))
-        return self.new(history=history)
-
-    def get_backoff_time(self) -> float:
-        seconds = super().get_backoff_time()
-        budget = current()
-        last = self.history[-1].error if self.history else None
-        riding = budget is not None and budget.rides_restarts
-        if riding and last is not None and self._is_connection_error(last):
-            seconds = min(seconds, RESTART_PAUSE)
-        return _cut(seconds)
-
-    def asked_pause(self, response: Any) -> float | None:
-        """The pause the server's ``Retry-After`` asks for, in seconds; None without a readable
-        one (integer or decimal seconds, or an HTTP date)."""
-        value = response.headers.get("Retry-After")
-        if value is None:
-            return None
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                return super().parse_retry_after(value)
-            except InvalidHeader:
-                return None
-        return seconds if seconds >= 0 and seconds != float("inf") else None
-
-    def get_retry_after(self, response: Any) -> float | None:
-        seconds = self.asked_pause(response)
-        return None if seconds is None else _cut(min(seconds, self.max_retry_after))
-
-    def sleep_for_retry(self, response: Any) -> bool:
-        """Pause as the server asked, exactly: ``Retry-After: 0`` retries at once."""
-        seconds = self.get_retry_after(response)
-        if seconds is None:
-            return False
-        if seconds > 0:
-            time.sleep(seconds)
-        return True
-
-
-def _cut(seconds: float) -> float:
-    """A pause shortened to the time the current call may still retry in."""
-    budget = current()
-    if budget is None:
-        return seconds
-    return max(0.0, min(seconds, budget.retry_left()))
-
-
-class DeadlineTimeout(Timeout):
-    """urllib3's ``Timeout`` whose connect and read parts never exceed the time left."""
-
-    def __init__(self, connect: float, read: float, deadline: float | None) -> None:
-        super().__init__(connect=connect, read=read)
-        self.connect_cap = connect
-        self.read_cap = read
-        self.deadline = deadline
-
-    def clone(self) -> DeadlineTimeout:
-        # urllib3 clones the timeout for each attempt; the copy keeps the same deadline.
-        return DeadlineTimeout(self.connect_cap, self.read_cap, self.deadline)
-
-    def _bounded(self, seconds: float) -> float:
-        if self.deadline is None:
-            return seconds
-        return max(MIN_SOCKET_TIMEOUT, min(seconds, self.deadline - time.monotonic()))
-
-    @property
-    def connect_timeout(self) -> float:
-        return self._bounded(self.connect_cap)
-
-    @property
-    def read_timeout(self) -> float:
-        return self._bounded(self.read_cap)
+@contextlib.contextmanager
+def running(budget: CallBudget) -> Iterator[CallBudget]:
+    """Make ``budget`` the current one for the length of a call."""
+    token = _CURRENT.set(budget)
+    try:
+        yield budget
+    finally:
+        _CURRENT.reset(token)
 
 
 class DeadlinePassed(Exception):
@@ -294,25 +153,35 @@ class BodyTooLarge(Exception):
     """An answer's body grew past the limit while it was read."""
 
 
-def read_body(raw: Any, budget: CallBudget, limit: int) -> bytes:
-    """The whole body of urllib3 response ``raw``, read in pieces under the deadline and ``limit``.
+class BoundedBody:
+    """A file-like view of urllib3 response ``raw`` that ends at the deadline and at ``limit``.
 
-    ``read1`` returns what has arrived (at least one byte) instead of waiting for a full piece,
-    so the deadline is checked at least once per arrival, however slowly the server sends.
+    Set as ``Response.raw``, it is what requests reads ``Response.content`` from (requests reads
+    any file-like ``raw`` with ``read``). Each ``read`` is urllib3's public ``read1``: what has
+    arrived (at least one byte) instead of waiting for a full piece, so the deadline is checked
+    at least once per arrival however slowly the server sends; gzip is decoded as requests would.
     """
-    read = getattr(raw, "read1", None) or raw.read
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        if budget.passed():
+
+    def __init__(self, raw: Any, budget: CallBudget, limit: int) -> None:
+        self.raw = raw
+        self.budget = budget
+        self.limit = limit
+        self.size = 0
+
+    def read(self, amount: int = READ_CHUNK) -> bytes:
+        if self.budget.passed():
             raise DeadlinePassed
-        piece = read(READ_CHUNK)
-        if not piece:
-            return b"".join(parts)
-        size += len(piece)
-        if size > limit:
+        piece: bytes = self.raw.read1(amount, decode_content=True)
+        self.size += len(piece)
+        if self.size > self.limit:
             raise BodyTooLarge
-        parts.append(piece)
+        return piece
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def release_conn(self) -> None:
+        self.raw.release_conn()
 
 
 __all__ = [
@@ -320,13 +189,10 @@ __all__ = [
     "UNBOUNDED_READ_TIMEOUT",
     "UNBOUNDED_RETRY_BUDGET",
     "BodyTooLarge",
-    "BoundedRetry",
+    "BoundedBody",
     "CallBudget",
     "DeadlinePassed",
-    "DeadlineTimeout",
     "capped",
     "current",
-    "enter",
-    "leave",
-    "read_body",
+    "running",
 ]

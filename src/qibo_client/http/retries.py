@@ -1,18 +1,19 @@
 """The retry policy, stated once: one row per kind of request the client sends.
 
-Whether a request may be sent again depends on one fact: would a second copy change anything if the
-first one reached the server? Nothing else (the HTTP method, the caller's habits) decides it. Each
-row of :data:`KINDS` says it for one kind of request, and under which server extension it becomes
-true; :class:`~qibo_client.http.api.ServerApi` names the kind of each request it sends, and the
-transport (:mod:`qibo_client.http.session`, :class:`qibo_client.http.deadline.BoundedRetry`) applies
-the rules below to it. Adding a kind of request is adding a row.
+Whether a request may be sent again depends on one fact: would a second copy change anything if
+the first one reached the server? Nothing else (the HTTP method, the caller's habits) decides it.
+Each row of :data:`KINDS` says it for one kind of request, and under which server extension it
+becomes true; :class:`~qibo_client.http.api.ServerApi` names the kind of each request it sends, and
+the session's retry loop (:meth:`qibo_client.http.session.ApiSession.call`) applies the rules below
+to it, counting and spacing attempts as :class:`RetryPolicy` says. Adding a kind of request is
+adding a row.
 
 What the transport does with a row, within the call's deadline (the client's ``timeout``):
 
 - always, for every kind: a connection that was refused or never made is retried (nothing was
-  sent). On a server that this session has already reached, refused connections are a restart, and
-  they are retried until the deadline, not only :data:`~qibo_client.http.session.CONNECT_RETRIES`
-  times; a 429 is retried (the server refused it unprocessed), after its ``Retry-After``;
+  sent). On a server that this session has already reached, refused connections are a restart,
+  and they are retried until the deadline, not only :data:`CONNECT_RETRIES` times; a 429 is
+  retried (the server refused it unprocessed), after its ``Retry-After``;
 - resendable (``idempotent``, or ``extension`` listed by the server): also a connection dropped
   after the request was sent, an answer cut off mid-body, and 502/503/504, after their
   ``Retry-After`` (0 means at once) when it fits in the time left;
@@ -24,8 +25,12 @@ What the transport does with a row, within the call's deadline (the client's ``t
 
 from __future__ import annotations
 
+import email.utils
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from qibo_client.protocol import EXTENSION_IDEMPOTENCY, EXTENSION_TEMPLATES
 
@@ -128,6 +133,98 @@ KINDS: tuple[RequestKind, ...] = (
 #: Methods whose request is a resendable kind when a call names none (a user's own request).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
+#: Attempts to connect again after a refused or failed connect to a server this session has not
+#: reached yet: short enough that a wrong URL or a server that is down says so in about a second
+#: (pauses 0, 0.4, 0.8 s). A server reached before that refuses is restarting: its connects are
+#: retried until the deadline (:data:`qibo_client.http.deadline.RESTART_PAUSE` apart).
+CONNECT_RETRIES = 3
+#: Statuses worth another attempt: rate limit and the "busy or restarting" family.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Longest pause a ``Retry-After`` may impose before the next attempt, in seconds.
+MAX_RETRY_AFTER = 30.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many retries a call may make and how far apart; what may be retried is the table's.
+
+    ``total`` bounds every retry but a restart ridden (see the rules above), ``connect`` those
+    after a failed connect to a server not reached yet. The n-th retry waits ``Retry-After``
+    when the answer has one, else ``backoff_factor * 2 ** (n - 1)`` (none for the first),
+    at most ``backoff_max``; every pause is also cut to the call's time left.
+    """
+
+    total: int = 5
+    connect: int = CONNECT_RETRIES
+    backoff_factor: float = 0.2
+    backoff_max: float = 10.0
+    statuses: frozenset[int] = RETRY_STATUSES
+    max_retry_after: float = MAX_RETRY_AFTER
+
+    @classmethod
+    def from_urllib3(cls, retry: Any) -> RetryPolicy:
+        """The counts and pauses of a urllib3 ``Retry`` (its documented constructor settings);
+        what it would retry is still decided by the table."""
+        total = retry.total if isinstance(retry.total, int) else cls.total
+        connect = retry.connect if isinstance(retry.connect, int) else total
+        return cls(
+            total=total,
+            connect=min(total, connect),
+            backoff_factor=float(retry.backoff_factor),
+            backoff_max=float(getattr(retry, "backoff_max", cls.backoff_max)),
+            statuses=frozenset(retry.status_forcelist or RETRY_STATUSES),
+        )
+
+    def backoff(self, retry: int) -> float:
+        """The pause before the ``retry``-th retry (1-based) when the server asked for none."""
+        if retry <= 1:
+            return 0.0
+        return float(min(self.backoff_max, self.backoff_factor * 2 ** (retry - 1)))
+
+
+@dataclass
+class Tries:
+    """The retries one call has made so far, against its :class:`RetryPolicy`."""
+
+    policy: RetryPolicy
+    #: Retries counted against ``total`` (and ``connect``).
+    counted: int = 0
+    connects: int = 0
+    #: Every retry, ridden restarts included: the exponent of the backoff.
+    made: int = 0
+
+    def take(self, *, connect: bool = False, counted: bool = True) -> bool:
+        """Claim one more retry; False when the policy allows no more of this sort."""
+        if counted:
+            if self.counted >= self.policy.total:
+                return False
+            if connect and self.connects >= self.policy.connect:
+                return False
+            self.counted += 1
+            self.connects += connect
+        self.made += 1
+        return True
+
+    def backoff(self) -> float:
+        """The pause the policy gives the retry just claimed."""
+        return self.policy.backoff(self.made)
+
+
+def retry_after(value: str | None) -> float | None:
+    """The pause a ``Retry-After`` value asks for, in seconds (integer or decimal seconds, or an
+    HTTP date); None without a readable one."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = max(0.0, when.timestamp() - time.time())
+    return seconds if seconds >= 0 and math.isfinite(seconds) else None
+
 
 def table() -> str:
     """The policy as a Markdown table (docs/guarantees.md holds a copy; a test compares them)."""
@@ -141,4 +238,15 @@ def table() -> str:
     return "\n".join(rows)
 
 
-__all__ = ["IDEMPOTENT_METHODS", "KINDS", "RequestKind", "table"]
+__all__ = [
+    "CONNECT_RETRIES",
+    "IDEMPOTENT_METHODS",
+    "KINDS",
+    "MAX_RETRY_AFTER",
+    "RETRY_STATUSES",
+    "RequestKind",
+    "RetryPolicy",
+    "Tries",
+    "retry_after",
+    "table",
+]

@@ -1,14 +1,16 @@
 """One thread that cuts a connection whose call's deadline passed while its headers were arriving.
 
-The socket timeout bounds each read, and every byte renews it: a server that drips its status
-line and headers one byte at a time would hold a call far past its deadline, before any body
-exists for :func:`qibo_client.http.deadline.read_body` to cut. So while a connection waits for the
-head of an answer, it is registered here with the deadline of the call in progress; at the deadline
-a single shared thread shuts the socket down, the read ends, and the call fails with its deadline
-error. Registering costs a lock and a heap push (no thread per request); the thread starts on
-first use and sleeps while nothing is registered.
+The socket timeout bounds each read, and every byte renews it: a server that drips its status line
+and headers one byte at a time would hold a call far past its deadline, before any body exists for
+:class:`qibo_client.http.deadline.BoundedBody` to cut. So while a connection waits for the head of
+an answer, it is registered here with the deadline of the call in progress; at the deadline a single
+shared thread shuts the socket down, the read ends, and the call fails with its deadline error.
+Registering costs a lock and a heap push (no thread per request); the thread starts on first use and
+sleeps while nothing is registered.
 
-:class:`DeadlineAdapter` is the requests adapter whose connection pools use these connections.
+:class:`DeadlineAdapter` is the requests adapter whose connection pools use these connections:
+it sets them in ``init_poolmanager``, the hook requests documents for configuring its pools,
+through urllib3's public ``PoolManager.pool_classes_by_scheme`` and ``ConnectionCls``.
 """
 
 from __future__ import annotations
@@ -84,7 +86,12 @@ WATCHDOG = Watchdog()
 
 
 class _DeadlineMixin:
-    """``getresponse`` under the watchdog when the call in progress has a deadline."""
+    """``getresponse`` under the watchdog when the call in progress has a deadline.
+
+    Rests on two public members of http.client's connection, which urllib3's extends: the
+    documented ``getresponse()`` (reads the status line and headers from the socket) and ``sock``
+    (the connected socket, None before ``connect()``). Nothing of urllib3's own internals.
+    """
 
     sock: Any
 
@@ -99,51 +106,11 @@ class _DeadlineMixin:
             WATCHDOG.release(ticket)
 
 
-#: Bodies up to this size leave in the same ``send`` as the request's headers.
-ONE_SEND_MAX = 64 * 1024
-
-
-class _OneSendMixin:
-    """A small request leaves in ONE ``send``: its headers held until its body comes.
-
-    urllib3 sends the header block and then the body with two ``sendall`` calls. On loopback each
-    one wakes the server, which reads the headers, goes back to its event loop, and is woken
-    again for the body: measured on a busy 2-core machine, the two sends of a Bell job's POST
-    took 1 ms each, about a quarter of the whole job (``http.client`` itself joins the two when
-    it can; urllib3 never does).
-    """
-
-    _held: bytes | None = None
-    _hold_headers = False
-
-    def request(self, method: str, url: str, body: Any = None, *args: Any, **kw: Any) -> None:
-        self._hold_headers = isinstance(body, bytes) and 0 < len(body) <= ONE_SEND_MAX
-        try:
-            super().request(method, url, body, *args, **kw)  # type: ignore[misc]
-        except BaseException:
-            self._held = None
-            raise
-        finally:
-            self._hold_headers = False
-        held, self._held = self._held, None
-        if held is not None:  # no body was sent after all
-            super().send(held)  # type: ignore[misc]
-
-    def send(self, data: Any) -> None:
-        if self._hold_headers:
-            self._hold_headers = False
-            self._held = bytes(data)
-            return
-        if self._held is not None:
-            data, self._held = self._held + bytes(data), None
-        super().send(data)  # type: ignore[misc]
-
-
-class DeadlineHTTPConnection(_DeadlineMixin, _OneSendMixin, HTTPConnection):
+class DeadlineHTTPConnection(_DeadlineMixin, HTTPConnection):
     pass
 
 
-class DeadlineHTTPSConnection(_DeadlineMixin, _OneSendMixin, HTTPSConnection):
+class DeadlineHTTPSConnection(_DeadlineMixin, HTTPSConnection):
     pass
 
 
