@@ -42,7 +42,7 @@ from qibo_client.progress import progress_enabled
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, MAX_WAIT_SECONDS
 from qibo_client.settings import CIRCUIT_AUTO, SUBMIT_HOLD, JobOptions, official_order, resolve
 from qibo_client.transport import ApiSession, check_response_has_keys
-from qibo_client.waiting import ANSWER_GRACE
+from qibo_client.waiting import ANSWER_GRACE, now
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -248,6 +248,7 @@ class Client:
             nshots=options.nshots,
             progress=self.progress,
             circuit=_circuit_object(circuit),
+            submitted_at=now(),
         )
 
     def encode(self, circuit: Any, options: JobOptions | None = None, *, raw: bool = False) -> Any:
