@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 
     needs_official = {"B1", "B2", "B11"} & set(selected)
     if args.no_official or not needs_official:
-        official = official_env.Official(None, "skipped (--no-official or not needed)")
+        official = official_env.Official(None, official_env.SKIPPED)
     else:
         official = official_env.prepare(build=not args.quick, rebuild=args.rebuild_official)
 

@@ -200,8 +200,9 @@ def run(ctx: Context) -> CaseResult:
     count = 8 if ctx.quick else 30
     officials = {}
     for name, (prepare, driver) in OFFICIALS.items():
-        prepared = ctx.official if name == "0.2.4" and ctx.official.available else None
-        prepared = prepared or prepare(not ctx.quick)
+        # --no-official leaves out both; the harness has built 0.2.4's venv already.
+        given = ctx.official.reason == official_env.SKIPPED or name == "0.2.4"
+        prepared = ctx.official if given else prepare(not ctx.quick)
         officials[name] = dataclasses.replace(prepared, driver=driver)
     exact = _exact_energy()
     texts, met, data = [], True, {"count": count, "nshots": NSHOTS, "life": LIFE, "exact": exact}
