@@ -13,7 +13,7 @@ requests, so a client can only poll. Each profile's server here runs with
 
 beside the official client 0.2.4 (``official/driver.py``) and TII's ``tii-quantum`` 0.1.2
 (``official/tii_driver.py``), each in its own venv, on the same server, wherever they work
-(0.2.4 needs the download that ``tii-2026`` no longer has): their Bell is ``run_circuit`` +
+(0.2.4 needs the 0.2 generation's version key and download, which ``tii-2026`` has not): their Bell is ``run_circuit`` +
 ``result()``, their energy the same two groups run in turn, as their users do.
 
 Requests per job: our client's with a response hook on its session, everyone's from the
@@ -149,13 +149,12 @@ def _profile(ctx: Context, profile: str, officials: dict[str, Any], count: int) 
             for name, runner in officials.items():
                 if runner.available:
                     result[name] = _official(name, runner, url, token, count, log)
-                else:
-                    result[name] = f"{name} unavailable: {runner.reason}"
     return result
 
 
 def _verdict(profile: str, found: dict[str, Any], exact: float) -> tuple[str, bool, dict]:
-    """The table's text for one profile, whether its targets are met, and its figures."""
+    """The table's text for one profile, whether its targets are met (against the official
+    clients that ran), and its figures."""
     ours = found["ours"]
     bell, energy = median(ours["bell"]["times"]), median(ours["energy"]["times"])
     met = bell <= BELL_TARGET_S
@@ -171,7 +170,9 @@ def _verdict(profile: str, found: dict[str, Any], exact: float) -> tuple[str, bo
         "life_ratio": bell / LIFE,
     }
     for name in OFFICIALS:
-        theirs = found[name]
+        theirs = found.get(name)
+        if theirs is None:  # unavailable: said once, in the notes
+            continue
         if isinstance(theirs, str):
             text += f"; {theirs}"
             continue
@@ -212,6 +213,11 @@ def run(ctx: Context) -> CaseResult:
         texts.append(text)
         met = met and profile_met
         data[profile] = {"figures": figures, "raw": _raw(found)}
+    notes = [
+        f"{name} unavailable: {runner.reason}"
+        for name, runner in officials.items()
+        if not runner.available
+    ]
     return CaseResult(
         CASE,
         WHAT,
@@ -220,8 +226,9 @@ def run(ctx: Context) -> CaseResult:
             f"ours Bell <= {LIFE_TARGET}x the job's life ({BELL_TARGET_S} s) and >= "
             f"{OFFICIAL_TARGET}x faster than each official client"
         ),
-        met=met,
+        met=met if len(notes) < len(officials) else None,  # no official client to compare
         data=data,
+        notes=notes,
     )
 
 
