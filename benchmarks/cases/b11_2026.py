@@ -13,8 +13,9 @@ requests, so a client can only poll. Each profile's server here runs with
 
 beside the official client 0.2.4 (``official/driver.py``) and TII's ``tii-quantum`` 0.1.2
 (``official/tii_driver.py``), each in its own venv, on the same server, wherever they work
-(0.2.4 needs the 0.2 generation's version key and download, which ``tii-2026`` has not): their Bell is ``run_circuit`` +
-``result()``, their energy the same two groups run in turn, as their users do.
+(0.2.4 needs the 0.2 generation's version key and download, which ``tii-2026`` has not): their
+Bell is ``run_circuit`` + ``result()``, their energy the same two groups run in turn, as their
+users do.
 
 Requests per job: our client's with a response hook on its session, everyone's from the
 server's access log (``server.py --access-log``; an official client's count is its whole run,
