@@ -2,8 +2,8 @@
 
 The package's docstrings are written for reading in the source and in ``help()``, where a role is
 plain text; mkdocstrings renders Markdown, which has no roles. This griffe extension rewrites
-``:class:`~qibo_client.job.Job``` as ```Job``` (the same text a reader sees in Sphinx) while the
-API reference is generated; the source is not touched.
+``:class:`~qibo_client.jobs.job.Job``` as ```Job``` (the same text a reader sees in Sphinx) while
+the API reference is generated; the source is not touched.
 """
 
 from __future__ import annotations

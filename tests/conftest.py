@@ -9,8 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from qibo_client.server import LocalCluster, local_cluster
+
+# Property tests replay: the same examples on every run (a failure names its example), and no
+# per-example deadline, which would be a timing assertion on these shared 2-core machines.
+settings.register_profile("replayable", derandomize=True, deadline=None)
+settings.load_profile("replayable")
 
 
 @pytest.fixture(scope="session")

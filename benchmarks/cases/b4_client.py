@@ -72,8 +72,8 @@ def main() -> None:
     from qibo import Circuit, gates
 
     import qibo_client.backend
-    import qibo_client.outcomes
-    import qibo_client.qibo_client  # noqa: F401
+    import qibo_client.qibo_client
+    import qibo_client.results.outcomes  # noqa: F401
 
     token = os.environ.get("QIBO_CLIENT_TOKEN", "")
     if args.mode == "plugin":

@@ -29,7 +29,7 @@ def _median_call(function: Callable[[], Any], number: int, repeat: int) -> float
 def run(ctx: Context) -> CaseResult:
     from qibo import Circuit
 
-    from qibo_client.server.qasm_parser import parse_qasm
+    from qibo_client.server.circuits.qasm_parser import parse_qasm
 
     repeat = 5 if ctx.quick else 15
     data: dict[str, dict[str, float]] = {}

@@ -2,7 +2,9 @@
 
 ``qibo.set_backend("qibo-client", token=..., url=...)`` is all a program needs; qibo imports this
 package and calls ``MetaBackend.load``. The public names below are loaded on first use, so that
-``import qibo_client`` stays cheap (no requests, no qibo, no numpy until something needs them).
+``import qibo_client`` stays cheap (no requests, no qibo, no numpy until something needs them);
+the error classes are the exception: :mod:`qibo_client.errors` is standard library only, so they
+are imported at once, and their names are written there alone.
 """
 
 from __future__ import annotations
@@ -10,98 +12,43 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.3.0"
+from qibo_client import _moved
+from qibo_client import errors as _errors
+from qibo_client.errors import *  # noqa: F403 - every error class, listed once in errors.__all__
+from qibo_client.versions import __version__
 
-#: Every error class of :mod:`qibo_client.config`, importable from the package itself.
-_ERRORS = (
-    "AuthenticationError",
-    "ConfigurationError",
-    "IncompatibleVersionsError",
-    "JobFailedError",
-    "JobNotFoundError",
-    "JobPostServerError",
-    "JobTimeoutError",
-    "MalformedResponseError",
-    "QiboApiError",
-    "QiboClientError",
-    "RateLimitError",
-    "ServerUnreachableError",
-    "SubmissionUncertainError",
-    "TransportError",
-    "UnknownJobStatusError",
-    "UnsafeResultError",
-    "UnsupportedCircuitError",
-    "WaitInterrupted",
-)
+_moved.install()  # the module paths of 0.3 keep working, with a DeprecationWarning
 
-# public name -> module that defines it
+# public name -> module that defines it (loaded on first use)
 _LAZY = {
     "Client": "qibo_client.qibo_client",
     "TII": "qibo_client.tii",
-    "Job": "qibo_client.job",
-    "JobStatus": "qibo_client.job",
+    "Job": "qibo_client.jobs.job",
+    "JobStatus": "qibo_client.jobs.job",
     "MetaBackend": "qibo_client.backend",
     "RemoteTIIBackend": "qibo_client.backend",
     "ServerExtraMissingError": "qibo_client.server",
-    "ResampledCountsWarning": "qibo_client.results",
-    **dict.fromkeys(_ERRORS, "qibo_client.config"),
+    "ResampledCountsWarning": "qibo_client.results.counts",
 }
 
 __all__ = [
     "TII",
-    "AuthenticationError",
     "Client",
-    "ConfigurationError",
-    "IncompatibleVersionsError",
     "Job",
-    "JobFailedError",
-    "JobNotFoundError",
-    "JobPostServerError",
     "JobStatus",
-    "JobTimeoutError",
-    "MalformedResponseError",
     "MetaBackend",
-    "QiboApiError",
-    "QiboClientError",
-    "RateLimitError",
     "RemoteTIIBackend",
     "ResampledCountsWarning",
     "ServerExtraMissingError",
-    "ServerUnreachableError",
-    "SubmissionUncertainError",
-    "TransportError",
-    "UnknownJobStatusError",
-    "UnsafeResultError",
-    "UnsupportedCircuitError",
-    "WaitInterrupted",
     "__version__",
 ]
+__all__ += _errors.__all__
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from qibo_client.backend import MetaBackend, RemoteTIIBackend
-    from qibo_client.config import (
-        AuthenticationError,
-        ConfigurationError,
-        IncompatibleVersionsError,
-        JobFailedError,
-        JobNotFoundError,
-        JobPostServerError,
-        JobTimeoutError,
-        MalformedResponseError,
-        QiboApiError,
-        QiboClientError,
-        RateLimitError,
-        ServerUnreachableError,
-        SubmissionUncertainError,
-        TransportError,
-        UnknownJobStatusError,
-        UnsafeResultError,
-        UnsupportedCircuitError,
-        WaitInterrupted,
-    )
-    from qibo_client.job import Job, JobStatus
+    from qibo_client.jobs.job import Job, JobStatus
     from qibo_client.qibo_client import Client
-    from qibo_client.results import ResampledCountsWarning
+    from qibo_client.results.counts import ResampledCountsWarning
     from qibo_client.server import ServerExtraMissingError
     from qibo_client.tii import TII
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from qibo_client.config import ConfigurationError
+from qibo_client.errors import ConfigurationError
 
 logger = logging.getLogger("qibo_client.accounts")
 

@@ -18,7 +18,7 @@ Runs remotely, and agrees with local qibo:
   ``frequencies``/``samples``/``probabilities`` from the server's exact counts; sent as OpenQASM
   2.0 to a server that lists it when QASM says the circuit exactly (``circuit_format`` forces
   one format);
-- as qibo's raw JSON, completed by :mod:`qibo_client.raw_export` (what qibo's own ``raw`` loses
+- as qibo's raw JSON, completed by :mod:`qibo_client.circuits.raw` (what qibo's own ``raw`` loses
   is written out), everything QASM cannot say: noise channels and ``NoiseModel`` circuits (on a
   simulator device, as a density matrix, also when the circuit is a state-vector one: the law is
   that of qibo's repeated sampling), density-matrix circuits, readout noise ``M(p0=, p1=)``,
@@ -57,32 +57,26 @@ from typing import TYPE_CHECKING, Any
 
 from qibo.backends.numpy import NumpyBackend
 
-from qibo_client import __version__
-from qibo_client.config import (
-    TII_URL,
-    ConfigurationError,
-    QiboClientError,
-    UnsupportedCircuitError,
-)
-from qibo_client.export import export_circuit
-from qibo_client.outcomes import STATE_HINT, RemoteMeasurementOutcomes
+from qibo_client.circuits.export import export_circuit
+from qibo_client.circuits.raw import check_remote, encode_state
+from qibo_client.config import TII_URL
+from qibo_client.errors import ConfigurationError, QiboClientError, UnsupportedCircuitError
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT
-from qibo_client.raw_export import check_remote, encode_state
+from qibo_client.results.outcomes import STATE_HINT, RemoteMeasurementOutcomes
 from qibo_client.settings import (
     CIRCUIT_AUTO,
     SUBMIT_HOLD,
     JobOptions,
+    as_tags,
     resolve,
     token_available,
 )
+from qibo_client.versions import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from qibo_client.qibo_client import Client
 
 logger = logging.getLogger(__name__)
-
-#: How long the server may hold a submission so that a fast job is one round trip.
-SUBMIT_WAIT = SUBMIT_HOLD
 
 _INITIAL_STATE_HINT = (
     "Device {device!r} is hardware: it always starts from |0...0>, so an initial state cannot "
@@ -102,7 +96,8 @@ class RemoteTIIBackend(NumpyBackend):
     outlives it stays on the server, see ``JobTimeoutError``); ``circuit_format`` is ``"auto"``
     (QASM where the server lists it, qibo's ``circuit.raw`` elsewhere), ``"qasm"`` or ``"raw"``.
     ``templates=False`` sends every circuit whole even where the server takes templates
-    (:mod:`qibo_client.encoding`).
+    (:mod:`qibo_client.jobs.encoding`). ``tags`` label every job this backend submits (sent where
+    the server lists the ``tags`` extension, and kept in the local journal everywhere).
     """
 
     def __init__(
@@ -115,12 +110,15 @@ class RemoteTIIBackend(NumpyBackend):
         timeout: float | None = None,
         circuit_format: str = CIRCUIT_AUTO,
         templates: bool = True,
+        tags: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.name = "qibo-client"
         self.platform = device
         #: What every circuit of this backend carries (shots come with each execution).
-        self.options = JobOptions(device, project, verbatim, circuit_format=circuit_format)
+        self.options = JobOptions(
+            device, project, verbatim, circuit_format=circuit_format, tags=as_tags(tags)
+        )
         self.timeout = timeout
         self.templates = templates
         settings = resolve(
@@ -305,7 +303,10 @@ class MetaBackend:
                 f"platform={platform!r} and device={device!r} disagree; they are synonyms here, "
                 "pass only one."
             )
-        allowed = {"token", "url", "project", "verbatim", "timeout", "circuit_format", "templates"}
+        allowed = {
+            *("token", "url", "project", "verbatim", "timeout", "circuit_format", "templates"),
+            "tags",
+        }
         unknown = sorted(set(kwargs) - allowed)
         if unknown:
             raise ConfigurationError(
@@ -322,4 +323,4 @@ class MetaBackend:
         return token_available()
 
 
-__all__ = ["SUBMIT_WAIT", "MetaBackend", "RemoteTIIBackend"]
+__all__ = ["MetaBackend", "RemoteTIIBackend"]

@@ -17,8 +17,10 @@ import hashlib
 import sys
 from array import array
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 from urllib.parse import quote
+
+from qibo_client.errors import UnknownJobStatusError
 
 # -- job statuses ------------------------------------------------------------------------------
 
@@ -33,11 +35,26 @@ class Status(str, enum.Enum):
     SUCCESS = "success"
     ERROR = "error"
 
+    @property
+    def is_terminal(self) -> bool:
+        """True for ``success`` and ``error`` (:data:`TERMINAL_STATUSES`): the job cannot change."""
+        return self.value in TERMINAL_STATUSES
+
+    @classmethod
+    def parse(cls, value: Any) -> Status:
+        """Read a status case-insensitively; an unknown one is an error, never "keep waiting"."""
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            raise UnknownJobStatusError(
+                f"The server reported job status {value!r}, which this client does not know "
+                f"(known: {', '.join(s.value for s in cls)}). Upgrade qibo-client, or look at "
+                "the job with client.get_job(pid)."
+            ) from None
+
 
 #: The only final statuses: a job in any other status may still change.
 TERMINAL_STATUSES: Final = frozenset({Status.SUCCESS.value, Status.ERROR.value})
-#: Every status a client knows; anything else is an error, never a reason to keep waiting.
-KNOWN_STATUSES: Final = frozenset(status.value for status in Status)
 
 
 def sql_terminal_list() -> str:
@@ -211,6 +228,54 @@ EXTENSION_TEMPLATES: Final = "templates"
 #: An ``initial_state`` field (a state vector, with a raw circuit) starts a job from that state on
 #: a simulator device. A server that does not list it may ignore the field: never send it there.
 EXTENSION_INITIAL_STATE: Final = "initial_state"
+#: A job may carry a ``name`` and ``tags``; job objects and ``GET /api/jobs/`` show them, and
+#: ``GET /api/jobs/?tag=T`` lists only the jobs tagged T. Sent only to a server that lists it.
+EXTENSION_TAGS: Final = "tags"
+
+# -- job names and tags (the ``tags`` extension) -----------------------------------------------
+
+#: The longest job name, in characters.
+MAX_JOB_NAME_CHARS: Final = 128
+#: The most tags one job carries, and the longest tag.
+MAX_TAGS: Final = 16
+MAX_TAG_CHARS: Final = 64
+#: ``GET /api/jobs/?tag=T``.
+TAG_QUERY: Final = "tag"
+#: What a name or tag is made of: any characters but control characters (a listing stays a
+#: listing), as a regular expression both sides use.
+LABEL_PATTERN: Final = r"^[^\x00-\x1f\x7f]+$"
+
+
+def check_labels(
+    name: str | None, tags: Sequence[str] | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """A job's name and tags if within the bounds above (tags deduplicated, in order); else a
+    ValueError that says which bound."""
+    import re
+
+    label = re.compile(LABEL_PATTERN)
+    if name is not None and not (
+        isinstance(name, str) and len(name) <= MAX_JOB_NAME_CHARS and label.match(name)
+    ):
+        raise ValueError(
+            f"a job name is 1 to {MAX_JOB_NAME_CHARS} characters without control characters, "
+            f"not {name!r:.80}"
+        )
+    if tags is None:
+        return name, ()
+    if isinstance(tags, str):
+        raise ValueError(f"tags are a list of strings, not the string {tags!r:.80}")
+    unique = tuple(dict.fromkeys(tags))
+    if len(unique) > MAX_TAGS:
+        raise ValueError(f"a job carries at most {MAX_TAGS} tags, not {len(unique)}")
+    for tag in unique:
+        if not (isinstance(tag, str) and len(tag) <= MAX_TAG_CHARS and label.match(tag)):
+            raise ValueError(
+                f"a tag is 1 to {MAX_TAG_CHARS} characters without control characters, "
+                f"not {tag!r:.80}"
+            )
+    return name, unique
+
 
 # -- circuits ----------------------------------------------------------------------------------
 
@@ -247,14 +312,18 @@ __all__ = [
     "EXTENSION_QASM",
     "EXTENSION_RAW",
     "EXTENSION_SEED",
+    "EXTENSION_TAGS",
     "EXTENSION_TEMPLATES",
     "EXTENSION_WAIT",
     "IDEMPOTENCY_HEADER",
     "JOBS_PATH",
-    "KNOWN_STATUSES",
+    "LABEL_PATTERN",
     "MAX_BATCH_GET",
     "MAX_BATCH_JOBS",
     "MAX_IDEMPOTENCY_KEY",
+    "MAX_JOB_NAME_CHARS",
+    "MAX_TAGS",
+    "MAX_TAG_CHARS",
     "MAX_TEMPLATE_PARAMETERS",
     "MAX_WAIT_SECONDS",
     "MIN_CLIENT_QIBO",
@@ -273,6 +342,7 @@ __all__ = [
     "QASM_GATE_CLASSES",
     "QUEUE_POSITION_KEYS",
     "SERVER_QIBO_KEY",
+    "TAG_QUERY",
     "TEMPLATES_PATH",
     "TEMPLATE_FORMAT",
     "TERMINAL_STATUSES",
@@ -281,6 +351,7 @@ __all__ = [
     "UNKNOWN_TEMPLATE",
     "VERSION_PATH",
     "Status",
+    "check_labels",
     "first_of",
     "job_path",
     "pack_parameters",

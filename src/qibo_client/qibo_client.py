@@ -3,18 +3,18 @@
 The original names keep working (``Client(url, token)``, ``run_circuit``,
 ``check_client_server_qibo_versions``, ``check_response_has_keys``,
 ``wait_for_response_to_get_request``); around them, ``submit`` returns a
-:class:`~qibo_client.job.Job` without waiting, ``submit_many``/``wait_all`` run batches
-(:mod:`qibo_client.batch`) with one progress bar, and every submission lands in the local journal
-so a crashed script can find its results later.
+:class:`~qibo_client.jobs.job.Job` without waiting, ``submit_many``/``wait_all`` run batches
+(:mod:`qibo_client.jobs.batch`) with one progress bar, and every submission lands in the local
+journal so a crashed script can find its results later.
 
 The client is the composition root of one connection: settings (:mod:`qibo_client.settings`) ->
-transport session -> :class:`~qibo_client.api.ServerApi` -> jobs. It holds no protocol logic of
+transport session -> :class:`~qibo_client.http.api.ServerApi` -> jobs. It holds no protocol logic of
 its own beyond the version check and the journal.
 
 What a fast job costs: ``run_circuit`` sends one ``POST /api/jobs/`` with ``Prefer: wait=S``; a
 server of ours holds the answer until the job ends and returns it with the counts, so the whole
 job is that one round trip. An older server answers with a pid, and then the wait policy
-(:mod:`qibo_client.waiting`) fetches the result.
+(:mod:`qibo_client.jobs.waiting`) fetches the result.
 """
 
 from __future__ import annotations
@@ -24,25 +24,28 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qibo_client import batch as _batch
-from qibo_client import budget
-from qibo_client import journal as _journal
-from qibo_client.api import ServerApi, ServerFeatures
-from qibo_client.compat import check_compatible
-from qibo_client.config import (
+from qibo_client.errors import (
     JobFailedError,
     JobPostServerError,
     MalformedResponseError,
     WaitInterrupted,
 )
-from qibo_client.encoding import JobEncoder
-from qibo_client.job import Job, JobStatus
-from qibo_client.legacy import check_client_server_qibo_versions, wait_for_response_to_get_request
-from qibo_client.progress import progress_enabled
-from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, MAX_WAIT_SECONDS
+from qibo_client.http import deadline as budget
+from qibo_client.http.api import ServerApi, ServerFeatures
+from qibo_client.http.compat import check_compatible
+from qibo_client.http.session import ApiSession, check_response_has_keys
+from qibo_client.jobs import batch as _batch
+from qibo_client.jobs import journal as _journal
+from qibo_client.jobs.encoding import JobEncoder
+from qibo_client.jobs.job import Job, JobStatus
+from qibo_client.jobs.legacy import (
+    check_client_server_qibo_versions,
+    wait_for_response_to_get_request,
+)
+from qibo_client.jobs.progress import progress_enabled
+from qibo_client.jobs.waiting import ANSWER_GRACE, now
+from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, EXTENSION_TAGS, MAX_WAIT_SECONDS
 from qibo_client.settings import CIRCUIT_AUTO, SUBMIT_HOLD, JobOptions, official_order, resolve
-from qibo_client.transport import ApiSession, check_response_has_keys
-from qibo_client.waiting import ANSWER_GRACE, now
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -77,7 +80,8 @@ class Client:
     (server-side holds add their own length to it; see docs/guarantees.md); ``verify`` is
     ``True``, a CA bundle path, or ``False``; ``progress`` None means "on in a terminal or a
     notebook"; ``journal=False`` skips the local record of submissions; ``templates=False``
-    sends every circuit whole even to a server that takes templates (:mod:`qibo_client.encoding`).
+    sends every circuit whole even to a server that takes templates
+    (:mod:`qibo_client.jobs.encoding`).
     """
 
     def __init__(
@@ -143,7 +147,7 @@ class Client:
     def check_client_server_qibo_versions(self) -> None:
         """Refuse to work with a server whose qibo this local qibo cannot match.
 
-        Reads either generation of the answer (:mod:`qibo_client.compat`): local qibo below the
+        Reads either generation of the answer (:mod:`qibo_client.http.compat`): local qibo below the
         server's minimum (``minimum_client_qibo_version`` or ``minimum_qibo_version``) raises
         :class:`IncompatibleVersionsError`; an old server that reports only ``qibo_version`` must
         match exactly; a server newer than the local qibo, and a ``minimum_client_version`` above
@@ -171,11 +175,13 @@ class Client:
         idempotency_key: str | None = None,
         options: JobOptions | None = None,
         initial_state: Any = None,
+        name: str | None = None,
+        tags: Sequence[str] | None = None,
     ) -> Job:
         """Queue a circuit and return its :class:`Job`.
 
         ``circuit`` is a qibo Circuit (written as QASM where the server lists it and QASM says it
-        exactly, else as qibo's raw JSON completed by :mod:`qibo_client.raw_export`;
+        exactly, else as qibo's raw JSON completed by :mod:`qibo_client.circuits.raw`;
         ``options.circuit_format`` forces either), OpenQASM 2.0 text or a raw dict (sent as they
         are). ``initial_state`` (a state vector, or a pure density matrix) goes in the POST's
         ``initial_state`` field with the circuit as raw, only to a server that lists that
@@ -183,10 +189,13 @@ class Client:
         given. ``wait=S`` asks a server that holds to keep the answer up to S seconds (at most
         the protocol's 30 s): if the job ends by then the Job is born final, results included.
         The submission carries an ``Idempotency-Key``; it is re-sent after a failure only to a
-        server that honours it.
+        server that honours it. ``name`` and ``tags`` (bounded by ``protocol.MAX_JOB_NAME_CHARS``,
+        ``MAX_TAGS`` and ``MAX_TAG_CHARS``) label the job: sent to a server that lists the
+        ``tags`` extension, and kept in the local journal (``qibo-client jobs --tag``) anywhere.
         """
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
-        from qibo_client.export import initial_state_fields
+        options = options.with_labels(name, tags)
+        from qibo_client.circuits.export import initial_state_fields
 
         extra = initial_state_fields(circuit, initial_state, self.features.initial_states)
         circuit_fields = self.fields(circuit, options, raw=bool(extra))
@@ -222,7 +231,8 @@ class Client:
         ``circuit`` is what the user gave (for bits and results). A template the server forgot
         is sent again, and the POST once more."""
         hold = min(wait or 0.0, MAX_WAIT_SECONDS) if self.features.holds is not False else 0.0
-        job = {**fields, **options.fields(), **(extra or {})}
+        labels = self.features.honours(EXTENSION_TAGS)
+        job = {**fields, **options.fields(labels=labels), **(extra or {})}
         try:
             body = self.encoder.send(
                 lambda: self.api.submit(job, hold=hold, idempotency_key=idempotency_key),
@@ -254,7 +264,7 @@ class Client:
     def encode(self, circuit: Any, options: JobOptions | None = None, *, raw: bool = False) -> Any:
         """What is posted for ``circuit``: QASM text or raw (see :meth:`submit`); ``raw=True``
         asks for raw whatever the format (an initial state travels only with raw)."""
-        from qibo_client.export import export_circuit
+        from qibo_client.circuits.export import export_circuit
 
         chosen = (options or JobOptions()).circuit_format
         return export_circuit(circuit, chosen, self.features.circuit_format, raw=raw)
@@ -268,6 +278,8 @@ class Client:
                 project=options.project,
                 nshots=options.nshots,
                 path=self._journal_path,
+                name=options.name,
+                tags=options.tags,
             )
 
     def submit_many(
@@ -280,13 +292,17 @@ class Client:
         wait: float | None = None,
         *,
         options: JobOptions | None = None,
+        name: str | None = None,
+        tags: Sequence[str] | None = None,
     ) -> list[Job]:
         """Queue several circuits; with ``wait=S``, jobs that end within S are born final.
 
         On a server with the batch extension this is one POST per 1000 circuits, all or none
-        queued; otherwise one POST per circuit, without holds (see :mod:`qibo_client.batch`).
+        queued; otherwise one POST per circuit, without holds (see :mod:`qibo_client.jobs.batch`).
+        ``name`` and ``tags`` label every job (as in :meth:`submit`).
         """
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
+        options = options.with_labels(name, tags)
         circuits = list(circuits)
         fields = [self.fields(circuit, options) for circuit in circuits]  # refuse before queueing
         jobs = _batch.submit_batches(
@@ -314,9 +330,10 @@ class Client:
         job.refresh()
         return job
 
-    def jobs(self) -> list[dict[str, Any]]:
-        """This user's jobs as the server lists them."""
-        return self.api.list_jobs()
+    def jobs(self, tag: str | None = None) -> list[dict[str, Any]]:
+        """This user's jobs as the server lists them; ``tag``: only those carrying it (a server
+        with the ``tags`` extension; elsewhere a ConfigurationError)."""
+        return self.api.list_jobs(tag)
 
     def delete_job(self, pid: str) -> None:
         """Remove a job (the server cancels it first if it is still queued or running)."""

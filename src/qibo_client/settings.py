@@ -28,13 +28,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from qibo_client.accounts import SavedAccounts
-from qibo_client.config import TII_URL, TOKEN_ENV, URL_ENV, ConfigurationError
-from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, EXTENSION_QASM, EXTENSION_RAW
+from qibo_client.config import TII_URL, TOKEN_ENV, URL_ENV
+from qibo_client.errors import ConfigurationError
+from qibo_client.protocol import (
+    DEFAULT_DEVICE,
+    DEFAULT_PROJECT,
+    EXTENSION_QASM,
+    EXTENSION_RAW,
+    check_labels,
+)
 
 #: Environment variable for the deadline of each request, in seconds.
 TIMEOUT_ENV = "QIBO_CLIENT_TIMEOUT"
@@ -226,6 +234,13 @@ def token_available() -> bool:
     return any(source.token_for(url) for source in SOURCES)
 
 
+def as_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    """``tags`` as a tuple; one string is a ConfigurationError (``tags="vqe"`` is not 3 tags)."""
+    if isinstance(tags, str):
+        raise ConfigurationError(f"tags are a list of strings, e.g. tags=[{tags!r:.40}], not one")
+    return tuple(tags)
+
+
 @dataclass(frozen=True)
 class JobOptions:
     """What travels with every circuit: device, project, verbatim, shots (None: the default).
@@ -242,16 +257,33 @@ class JobOptions:
     circuit_format: str = CIRCUIT_AUTO
     #: The simulation's seed (our servers' ``seed`` extension); None lets the server pick one.
     seed: int | None = None
+    #: A name and tags for the job (the ``tags`` extension; kept in the journal everywhere).
+    name: str | None = None
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_circuit_format(self.circuit_format)
+        try:
+            _name, tags = check_labels(self.name, self.tags)
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
+        object.__setattr__(self, "tags", tags)
+
+    def with_labels(self, name: str | None, tags: Sequence[str] | None) -> JobOptions:
+        """These options with ``name`` and ``tags`` when given (None keeps the current ones)."""
+        return dataclasses.replace(
+            self,
+            name=self.name if name is None else name,
+            tags=self.tags if tags is None else as_tags(tags),
+        )
 
     def with_nshots(self, nshots: int | None) -> JobOptions:
         return dataclasses.replace(self, nshots=None if nshots is None else int(nshots))
 
-    def fields(self) -> dict[str, Any]:
-        """The job fields of a submission body, circuit excepted."""
-        fields = {
+    def fields(self, *, labels: bool = False) -> dict[str, Any]:
+        """The job fields of a submission body, circuit excepted; ``name`` and ``tags`` only
+        with ``labels`` (a server that lists the ``tags`` extension)."""
+        fields: dict[str, Any] = {
             "nshots": self.nshots,
             "device": self.device,
             "project": self.project,
@@ -259,6 +291,10 @@ class JobOptions:
         }
         if self.seed is not None:
             fields["seed"] = self.seed
+        if labels and self.name is not None:
+            fields["name"] = self.name
+        if labels and self.tags:
+            fields["tags"] = list(self.tags)
         return fields
 
 
@@ -275,6 +311,7 @@ __all__ = [
     "Environment",
     "JobOptions",
     "Source",
+    "as_tags",
     "check_circuit_format",
     "check_url",
     "looks_like_url",

@@ -1,4 +1,4 @@
-"""Version helpers shared by the client and the reference server (no dependency beyond stdlib).
+"""qibo-client's version, and version helpers shared by the client and the server (stdlib only).
 
 Both sides need "which qibo is installed here" without importing qibo (over a second) and "compare
 two version strings" without ``packaging``; writing them twice let them drift.
@@ -7,11 +7,16 @@ two version strings" without ``packaging``; writing them twice let them drift.
 from __future__ import annotations
 
 import re
-from importlib import metadata
+
+#: qibo-client's own version (hatch reads it here; the package and the User-Agent re-export it).
+__version__ = "0.3.0"
 
 
 def qibo_version() -> str:
     """qibo's version from its metadata: importing qibo costs over a second."""
+    # imported here: 30 ms that ``import qibo_client`` (which reads __version__) must not pay
+    from importlib import metadata
+
     try:
         return metadata.version("qibo")
     except metadata.PackageNotFoundError:  # pragma: no cover - qibo is a dependency
@@ -32,4 +37,4 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-__all__ = ["qibo_version", "version_tuple"]
+__all__ = ["__version__", "qibo_version", "version_tuple"]

@@ -18,10 +18,10 @@ from backend_helpers import assert_counts_match, exact_distribution
 from qibo import Circuit, gates
 
 import qibo_client
-from qibo_client import demo
 from qibo_client.backend import MetaBackend, RemoteTIIBackend
+from qibo_client.cli import demo
 from qibo_client.config import ConfigurationError, MalformedResponseError
-from qibo_client.outcomes import RemoteMeasurementOutcomes
+from qibo_client.results.outcomes import RemoteMeasurementOutcomes
 
 
 def test_entry_point_is_published() -> None:

@@ -24,7 +24,7 @@ from qibo.optimizers import optimize
 from qibo.symbols import X, Y, Z
 
 from qibo_client.backend import RemoteTIIBackend
-from qibo_client.outcomes import RemoteMeasurementOutcomes
+from qibo_client.results.outcomes import RemoteMeasurementOutcomes
 
 NSHOTS = 2000
 

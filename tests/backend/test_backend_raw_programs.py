@@ -1,6 +1,6 @@
 """Qibo programs that OpenQASM 2.0 cannot say, unchanged but for ``set_backend``, on a real cluster.
 
-They travel as qibo's raw JSON, completed by :mod:`qibo_client.raw_export`. Each is compared
+They travel as qibo's raw JSON, completed by :mod:`qibo_client.circuits.raw`. Each is compared
 with local qibo: with its exact distribution where one exists (noise channels, gates, initial
 states, wire names), with local qibo's own seeded samples where only samples show the effect
 (readout noise, collapsing measurements). Each test also checks a signature of what it tests, so
@@ -207,7 +207,7 @@ def test_raw_without_matrices_or_channels_is_what_qibos_from_dict_reads() -> Non
     """TII's service is believed to read raw with qibo's ``from_dict``: bases stay right there."""
     from qibo.backends import NumpyBackend
 
-    from qibo_client.raw_export import circuit_raw
+    from qibo_client.circuits.raw import circuit_raw
 
     circuit = Circuit(3, wire_names=["q2", "q0", "q1"])
     circuit.add(gates.RX(0, 0.7))

@@ -18,10 +18,10 @@ from qibo.hamiltonians import SymbolicHamiltonian
 from qibo.symbols import X, Z
 
 from qibo_client.backend import RemoteTIIBackend
+from qibo_client.circuits.export import export_circuit
+from qibo_client.circuits.qasm import qasm_problem, to_qasm
+from qibo_client.circuits.raw import circuit_raw
 from qibo_client.config import JobFailedError, UnsupportedCircuitError
-from qibo_client.export import export_circuit
-from qibo_client.qasm import qasm_problem, to_qasm
-from qibo_client.raw_export import circuit_raw
 
 
 def measured(nqubits: int = 2) -> Circuit:

@@ -12,9 +12,9 @@ import responses
 from client_fakes import FAKE, FAKE_TOKEN, LISTING, VERSIONS
 from faults import FaultServer
 
+from qibo_client.http.session import default_retry
 from qibo_client.qibo_client import Client
 from qibo_client.server import local_cluster
-from qibo_client.transport import default_retry
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,13 @@ function ``play(connection, request, stopping)`` that writes whatever it likes (
 returns. Plays are queued per path (``queue``) or fixed per path (``always``); the version check
 is answered normally unless a test says otherwise.
 
+Given an ``upstream`` (a real server's URL), it is a fault *proxy*: whatever is not scripted is
+forwarded there and its answer sent back (:func:`forward`), and the faults a client must survive
+in front of a real server are plays too: :func:`drop_before` (the request never reaches the
+server), :func:`drop_after` (it does, and the answer is lost), :func:`busy` (503 with a
+``Retry-After``), and a restart (:meth:`FaultServer.go_down`: connections refused until
+:meth:`FaultServer.come_back`, on the same port). Plays may be queued per method too.
+
 It is bounded and stops itself: at most :data:`MAX_CONNECTIONS` connections at once (more are
 closed unanswered), every blocking play waits on the ``stopping`` event rather than sleeping, and
 the server shuts down after ``lifetime`` seconds even if a test forgets to stop it.
@@ -15,8 +22,10 @@ the server shuts down after ``lifetime`` seconds even if a test forgets to stop 
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import gzip
+import http.client
 import io
 import json
 import socket
@@ -24,6 +33,7 @@ import tarfile
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 MAX_CONNECTIONS = 32
 #: The longest a request's head may be.
@@ -37,6 +47,8 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    #: The path with its query string, as sent.
+    target: str = ""
 
 
 Play = Callable[[socket.socket, Request, threading.Event], None]
@@ -45,17 +57,26 @@ Play = Callable[[socket.socket, Request, threading.Event], None]
 class FaultServer:
     """A loopback server whose answers are plays; ``url`` is where it listens."""
 
-    def __init__(self, lifetime: float = 60.0) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, lifetime: float = 60.0, upstream: str | None = None) -> None:
+        self._listener: socket.socket | None = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.port = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        #: Set while the server listens; cleared by :meth:`go_down`.
+        self.up = threading.Event()
+        self.up.set()
         self.requests: list[Request] = []
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._queued: dict[str, collections.deque[Play]] = collections.defaultdict(
             collections.deque
         )
-        self._always: dict[str, Play] = {"/api/qibo_version/": json_reply(VERSIONS)}
+        self._always: dict[str, Play] = {}
+        self._fallback: Play = json_reply({"detail": "Not Found"}, 404)
+        if upstream is None:
+            self._always["/api/qibo_version/"] = json_reply(VERSIONS)
+        else:
+            self._fallback = forward(upstream)
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._threads: list[threading.Thread] = []
         self._timer = threading.Timer(lifetime, self.stop)
@@ -64,15 +85,21 @@ class FaultServer:
 
     # -- scripting ---------------------------------------------------------------------------
 
-    def queue(self, path: str, *plays: Play) -> None:
-        """The next requests to ``path`` are answered by ``plays``, in order."""
+    def queue(self, path: str, *plays: Play, method: str | None = None) -> None:
+        """The next requests to ``path`` (of ``method`` only, if given) are answered by
+        ``plays``, in order."""
         with self._lock:
-            self._queued[path].extend(plays)
+            self._queued[f"{method} {path}" if method else path].extend(plays)
 
     def always(self, path: str, play: Play) -> None:
         """Requests to ``path`` with nothing queued are answered by ``play``."""
         with self._lock:
             self._always[path] = play
+
+    def otherwise(self, play: Play) -> None:
+        """Requests to any path with nothing queued or fixed are answered by ``play``."""
+        with self._lock:
+            self._fallback = play
 
     def seen(self, path: str) -> int:
         """How many requests reached ``path``."""
@@ -82,10 +109,11 @@ class FaultServer:
     def _play_for(self, request: Request) -> Play:
         with self._lock:
             self.requests.append(request)
-            queued = self._queued.get(request.path)
-            if queued:
-                return queued.popleft()
-            return self._always.get(request.path, json_reply({"detail": "Not Found"}, 404))
+            for key in (f"{request.method} {request.path}", request.path):
+                queued = self._queued.get(key)
+                if queued:
+                    return queued.popleft()
+            return self._always.get(request.path, self._fallback)
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -102,7 +130,27 @@ class FaultServer:
         for thread in list(self._threads):
             if thread is not threading.current_thread():
                 thread.join(timeout=5)
-        self._listener.close()
+        self.go_down()
+
+    def go_down(self) -> None:
+        """Stop listening: connections are refused (as while a server restarts) until
+        :meth:`come_back`. Connections already accepted go on."""
+        with self._lock:
+            listener, self._listener = self._listener, None
+            self.up.clear()
+        if listener is not None:
+            # shutdown() stops a listening socket at once on Linux (close() waits for accept()).
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+
+    def come_back(self) -> None:
+        """Listen again on the same port."""
+        listener = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR on POSIX
+        listener.settimeout(0.1)
+        with self._lock:
+            self._listener = listener
+            self.up.set()
 
     def __enter__(self) -> FaultServer:
         return self.start()
@@ -112,8 +160,12 @@ class FaultServer:
 
     def _accept(self) -> None:
         while not self.stopping.is_set():
+            listener = self._listener
+            if listener is None:
+                self.up.wait(0.1)
+                continue
             try:
-                connection, _ = self._listener.accept()
+                connection, _ = listener.accept()
             except (TimeoutError, OSError):
                 continue
             if not self._slots.acquire(blocking=False):
@@ -156,7 +208,7 @@ def _read_request(connection: socket.socket) -> Request | None:
         if not chunk:
             break
         body += chunk
-    return Request(method, target.split("?", 1)[0], headers, body)
+    return Request(method, target.split("?", 1)[0], headers, body, target)
 
 
 def _head(status: int, headers: dict[str, str]) -> bytes:
@@ -247,6 +299,58 @@ def nested(depth: int) -> Play:
     return raw_reply(200, b"[" * depth + b"]" * depth)
 
 
+def _upstream(url: str, request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
+    """``request`` sent to the server at ``url``: its status, headers and body."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+    try:
+        skip = {"host", "connection", "content-length", "transfer-encoding", "accept-encoding"}
+        headers = {k: v for k, v in request.headers.items() if k not in skip}
+        connection.request(request.method, request.target, body=request.body, headers=headers)
+        answer = connection.getresponse()
+        return answer.status, answer.getheaders(), answer.read()
+    finally:
+        connection.close()
+
+
+def forward(upstream: str, edit: Callable[[bytes], bytes] | None = None) -> Play:
+    """The request sent to ``upstream`` and its answer sent back (its body through ``edit``)."""
+
+    def play(connection: socket.socket, request: Request, stopping: threading.Event) -> None:
+        status, headers, body = _upstream(upstream, request)
+        if edit is not None:
+            body = edit(body)
+        skip = {"connection", "content-length", "transfer-encoding", "keep-alive"}
+        fields = {k: v for k, v in headers if k.lower() not in skip}
+        fields["Content-Length"] = str(len(body))
+        connection.sendall(_head(status, fields) + body)
+
+    return play
+
+
+def drop_before() -> Play:
+    """The request is read and the connection closed: it never reaches the server."""
+
+    def play(connection: socket.socket, request: Request, stopping: threading.Event) -> None:
+        return None
+
+    return play
+
+
+def drop_after(upstream: str) -> Play:
+    """The request reaches the server at ``upstream``; its answer is lost (connection closed)."""
+
+    def play(connection: socket.socket, request: Request, stopping: threading.Event) -> None:
+        _upstream(upstream, request)
+
+    return play
+
+
+def busy(retry_after: str = "0") -> Play:
+    """503 with ``Retry-After``, the request never forwarded."""
+    return json_reply({"detail": "busy, try again"}, 503, {"Retry-After": retry_after})
+
+
 # -- bodies ------------------------------------------------------------------------------------
 
 
@@ -291,8 +395,12 @@ __all__ = [
     "Request",
     "archive",
     "broken_chunks",
+    "busy",
     "cut",
     "drip",
+    "drop_after",
+    "drop_before",
+    "forward",
     "huge",
     "job_object",
     "json_reply",

@@ -13,8 +13,8 @@ from qibo.backends import NumpyBackend
 from qibo.result import MeasurementOutcomes
 
 from qibo_client.config import MalformedResponseError, QiboApiError
+from qibo_client.http.session import default_retry
 from qibo_client.qibo_client import Client
-from qibo_client.transport import default_retry
 from qibo_client.versions import qibo_version
 
 VERSIONS_2026 = {

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from qibo_client import accounts
-from qibo_client.accounts_cli import login
 from qibo_client.cli import main
+from qibo_client.cli.accounts import login
 from qibo_client.config import AuthenticationError, ConfigurationError, TransportError
 from qibo_client.qibo_client import Client
 from qibo_client.server import LocalCluster

@@ -10,8 +10,8 @@ import responses
 from client_fakes import FAKE, job_object
 
 from qibo_client.config import JobNotFoundError, JobTimeoutError
-from qibo_client.job import JobStatus
-from qibo_client.journal import journal_path
+from qibo_client.jobs.job import JobStatus
+from qibo_client.jobs.journal import journal_path
 from qibo_client.qibo_client import Client
 
 BELL = (

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from qibo_client import cli, journal
+from qibo_client import cli
+from qibo_client.jobs import journal
 from qibo_client.server import LocalCluster
 
 SERVER = "http://127.0.0.1:9"  # nobody listens: the journal's jobs are listed offline

@@ -11,8 +11,8 @@ import pytest
 import qibo_client
 from qibo_client import config
 from qibo_client.config import ConfigurationError, ServerUnreachableError, TransportError
+from qibo_client.http.session import CONNECT_RETRIES, default_retry
 from qibo_client.qibo_client import Client
-from qibo_client.transport import CONNECT_RETRIES, default_retry
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -9,6 +9,7 @@ figures are in ``benchmarks/cases/b10_faults.py``).
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -25,15 +26,16 @@ from faults import (
     silent,
 )
 
-from qibo_client import budget
 from qibo_client.config import (
     JobTimeoutError,
     MalformedResponseError,
     QiboApiError,
+    ServerUnreachableError,
     TransportError,
 )
+from qibo_client.http import deadline as budget
+from qibo_client.http.session import ApiSession, default_retry
 from qibo_client.qibo_client import Client
-from qibo_client.transport import ApiSession, default_retry
 
 TOKEN = "tok-faults-SECRET"
 DEADLINE = 1.0
@@ -227,3 +229,64 @@ def test_run_circuit_with_a_timeout_bounds_its_submission_too(faults: FaultServe
         client.run_circuit(BELL_QASM, nshots=10, timeout=DEADLINE)
     assert time.monotonic() - start < DEADLINE + MARGIN
     assert "deadline" in str(info.value) or "within" in str(info.value)
+
+
+# -- Retry-After read right; restarts ridden -----------------------------------------------------
+
+TEMPLATE = "/api/templates/abc/"
+
+
+@pytest.mark.parametrize("seconds", ["0", "0.2", "1"])
+def test_a_retry_after_that_fits_is_honoured_for_a_template_put_too(
+    faults: FaultServer, seconds: str
+) -> None:
+    faults.queue(TEMPLATE, json_reply({"detail": "busy"}, 503, {"Retry-After": seconds}))
+    faults.always(TEMPLATE, json_reply({"template": "abc"}))
+    answer = ApiSession(faults.url, TOKEN, timeout=10).call("PUT", TEMPLATE, data=b"{}")
+    assert answer.json() == {"template": "abc"}
+    assert faults.seen(TEMPLATE) == 2
+
+
+def test_a_refused_retry_after_says_how_long_was_asked_and_how_long_was_left(
+    faults: FaultServer,
+) -> None:
+    faults.always(TEMPLATE, json_reply({"detail": "busy"}, 503, {"Retry-After": "60"}))
+    with pytest.raises(QiboApiError) as info:
+        _session(faults).call("PUT", TEMPLATE, data=b"{}")
+    message = str(info.value)
+    assert "retry after 60 s" in message
+    assert "s left" in message
+    assert faults.seen(TEMPLATE) == 1
+
+
+def test_an_unreadable_retry_after_falls_back_to_backoff(faults: FaultServer) -> None:
+    faults.queue(JOBS, json_reply({"detail": "busy"}, 503, {"Retry-After": "soon"}))
+    faults.always(JOBS, json_reply([]))
+    assert _session(faults, timeout=10).call("GET", JOBS).json() == []
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "POST"])
+def test_refused_connections_to_a_server_met_before_are_a_restart_ridden_to_the_end(
+    faults: FaultServer, method: str
+) -> None:
+    faults.always(JOBS, json_reply([]))
+    session = ApiSession(faults.url, TOKEN, timeout=30)
+    session.call("GET", JOBS)
+    faults.go_down()
+    # Longer than CONNECT_RETRIES' pauses: only a restart ridden to the deadline gets through.
+    back = threading.Timer(2.0, faults.come_back)
+    back.start()
+    try:
+        answer = session.call(method, JOBS, json_body={}, idempotent=method != "POST")
+    finally:
+        back.join()
+    assert answer.json() == []
+    assert faults.seen(JOBS) == 2  # the refused tries sent nothing
+
+
+def test_a_server_never_reached_says_it_is_unreachable_quickly() -> None:
+    session = ApiSession("http://127.0.0.1:9", TOKEN, timeout=30, retry=default_retry(5, 0))
+    start = time.monotonic()
+    with pytest.raises(ServerUnreachableError):
+        session.call("GET", JOBS)
+    assert time.monotonic() - start < MARGIN  # not the 30 s deadline

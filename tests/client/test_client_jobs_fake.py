@@ -28,13 +28,13 @@ from qibo_client.config import (
     UnsafeResultError,
     UnsupportedCircuitError,
 )
-from qibo_client.job import Job, JobStatus
+from qibo_client.jobs.job import Job, JobStatus
 from qibo_client.qibo_client import (
     Client,
     check_client_server_qibo_versions,
     wait_for_response_to_get_request,
 )
-from qibo_client.results import dense_from_frequencies, frequencies_from_archive, load_npy
+from qibo_client.results.counts import dense_from_frequencies, frequencies_from_archive, load_npy
 from qibo_client.versions import qibo_version
 
 QASM = "OPENQASM 2.0;"
@@ -105,6 +105,20 @@ def test_unknown_status_is_an_error_not_a_wait(
         Job.from_pid(fake_client.api, "j1").wait()
     assert "frozen" in str(info.value)
     assert len([c for c in fake.calls if c.request.url.startswith(JOB)]) == 1
+
+
+def test_from_pid_takes_the_client_as_in_the_first_release(
+    fake: responses.RequestsMock, fake_client: Client
+) -> None:
+    fake.get(JOB, json=job_object("j1", "success", frequencies={"00": 6, "11": 4}))
+    job = Job.from_pid(fake_client, "j1")
+    assert job.frequencies() == {"00": 6, "11": 4}
+    assert Job.from_pid(fake_client.api, "j1").pid == "j1"
+
+
+def test_from_pid_with_something_else_says_what_it_takes() -> None:
+    with pytest.raises(TypeError, match=r"takes a qibo_client Client \(or its \.api\), not str"):
+        Job.from_pid("https://example.org", "j1")  # type: ignore[arg-type]
 
 
 def test_old_server_ignoring_waits_falls_back_to_polling(

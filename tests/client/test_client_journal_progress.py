@@ -10,10 +10,11 @@ import pytest
 import responses
 from client_fakes import FAKE, FAKE_TOKEN, job_object
 
-from qibo_client import journal, journal_cli
-from qibo_client.progress import BatchProgress, WaitStatus, progress_enabled
+from qibo_client.cli import jobs as journal_cli
+from qibo_client.http.session import default_retry
+from qibo_client.jobs import journal
+from qibo_client.jobs.progress import BatchProgress, WaitStatus, progress_enabled
 from qibo_client.qibo_client import Client
-from qibo_client.transport import default_retry
 
 QASM = "OPENQASM 2.0;"
 

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qibo_client import journal_cli
+from qibo_client.cli import jobs as journal_cli
 from qibo_client.config import AuthenticationError, JobNotFoundError, JobTimeoutError
-from qibo_client.job import JobStatus
+from qibo_client.jobs.job import JobStatus
 from qibo_client.qibo_client import Client
-from qibo_client.results import frequencies_from_archive
+from qibo_client.results.counts import frequencies_from_archive
 from qibo_client.tii import TII
 
 BELL = (

@@ -19,8 +19,6 @@ import pytest
 import requests
 from qibo import Circuit, gates
 
-from qibo_client import waiting
-from qibo_client.api import ServerFeatures
 from qibo_client.config import (
     AuthenticationError,
     ConfigurationError,
@@ -28,10 +26,12 @@ from qibo_client.config import (
     SubmissionUncertainError,
     TransportError,
 )
+from qibo_client.http.api import ServerFeatures
+from qibo_client.http.session import default_retry
+from qibo_client.jobs import waiting
 from qibo_client.protocol import EXTENSIONS_KEY, IDEMPOTENCY_HEADER, PREFER_HEADER
 from qibo_client.qibo_client import Client
 from qibo_client.settings import JobOptions
-from qibo_client.transport import default_retry
 
 BELL_QASM = (
     'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg m[2];\nh q[0];\ncx q[0],q[1];\n'
@@ -74,7 +74,8 @@ def test_features_are_what_the_version_answer_lists(profiled: tuple[Client, str]
     else:
         assert set(body[EXTENSIONS_KEY]) >= {"qasm", "raw", "wait", "batch", "idempotency"}
         assert "initial_state" in body[EXTENSIONS_KEY]
-        assert client.features == ServerFeatures(True, True, True, True, True, True, listed=True)
+        expected = ServerFeatures(True, True, True, True, True, True, tags=True, listed=True)
+        assert client.features == expected
 
 
 def test_circuit_format_follows_the_server(profiled: tuple[Client, str]) -> None:
@@ -356,7 +357,7 @@ def test_raw_export_survives_a_server_that_reads_it_with_from_dict() -> None:
     import numpy as np
     from qibo.backends import NumpyBackend
 
-    from qibo_client.export import to_raw
+    from qibo_client.circuits.export import to_raw
 
     circuit = Circuit(2)
     circuit.add(gates.H(0))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qibo_client.progress import Estimate, describe
+from qibo_client.jobs.progress import Estimate, describe
 
 PID = "0123456789ab-cdef-0123-4567-89abcdef0123"
 

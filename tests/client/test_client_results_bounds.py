@@ -7,9 +7,9 @@ import tarfile
 import pytest
 from faults import archive
 
-from qibo_client import results
 from qibo_client.config import MalformedResponseError, UnsafeResultError
-from qibo_client.results import check_counts, read_archive
+from qibo_client.results import counts as results
+from qibo_client.results.counts import check_counts, read_archive
 
 
 def _no_member_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qibo_client.config import MalformedResponseError
-from qibo_client.results import dense_from_frequencies, validate_frequencies
+from qibo_client.results.counts import dense_from_frequencies, validate_frequencies
 
 
 @st.composite

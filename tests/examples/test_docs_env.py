@@ -6,13 +6,12 @@ import configparser
 import re
 from pathlib import Path
 
-import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_tox_docs_deps_are_the_docs_extra() -> None:
-    tomllib = pytest.importorskip("tomllib", reason="the standard library has it from 3.11 on")
     tox = configparser.ConfigParser(interpolation=None)
     tox.read(ROOT / "tox.ini")
     deps = {line.strip() for line in tox["testenv:docs"]["deps"].splitlines() if line.strip()}
@@ -38,3 +37,21 @@ def test_every_environment_variable_is_documented() -> None:
         text = (ROOT / document).read_text()
         missing = sorted(name for name in variables if f"`{name}`" not in text)
         assert missing == [], f"{document} does not list {missing}"
+
+
+def test_supported_pythons_agree_in_pyproject_tox_and_readme() -> None:
+    """requires-python, the classifiers, the README and the tox envs name the same versions."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    match = re.fullmatch(r">=3\.(\d+),<3\.(\d+)", project["requires-python"])
+    assert match, project["requires-python"]
+    lowest, highest = int(match[1]), int(match[2]) - 1
+    supported = {f"3.{minor}" for minor in range(lowest, highest + 1)}
+    prefix = "Programming Language :: Python :: "
+    classified = {c.removeprefix(prefix) for c in project["classifiers"] if c.count(".") == 1}
+    assert classified == supported
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    envs = {env.strip() for env in tox["tox"]["env_list"].split(",")}
+    assert {f"py3{lowest}", f"py3{highest}"} <= envs
+    for document in ("README.md", "docs/index.md"):
+        assert f"Python 3.{lowest} to 3.{highest}," in (ROOT / document).read_text()

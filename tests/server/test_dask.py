@@ -26,11 +26,11 @@ distributed = pytest.importorskip("distributed")
 from server_helpers import BELL, session_for  # noqa: E402
 
 from qibo_client.server import local_cluster  # noqa: E402
+from qibo_client.server.circuits.qasm_parser import parse_qasm  # noqa: E402
 from qibo_client.server.devices import SIM  # noqa: E402
-from qibo_client.server.executors.dask import DaskExecutor  # noqa: E402
-from qibo_client.server.qasm_parser import parse_qasm  # noqa: E402
-from qibo_client.server.runner import Outcome, Runner, Task  # noqa: E402
-from qibo_client.server.store import NewJob  # noqa: E402
+from qibo_client.server.jobs.executors.dask import DaskExecutor  # noqa: E402
+from qibo_client.server.jobs.runner import Outcome, Runner, Task  # noqa: E402
+from qibo_client.server.jobs.store import NewJob  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent.parent / "src"

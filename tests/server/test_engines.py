@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from server_helpers import BELL, Api
 
-from qibo_client.server import engines, local_cluster
+from qibo_client.server import local_cluster
+from qibo_client.server.circuits.qasm_parser import parse_qasm
 from qibo_client.server.cli import main as serve
 from qibo_client.server.devices import DEFAULT_DEVICES, SIM
-from qibo_client.server.executors import DaskUnavailableError, require_dask
-from qibo_client.server.qasm_parser import parse_qasm
-from qibo_client.server.runner import Outcome, Runner, Task
-from qibo_client.server.store import Store
+from qibo_client.server.jobs import engines
+from qibo_client.server.jobs.executors import DaskUnavailableError, require_dask
+from qibo_client.server.jobs.runner import Outcome, Runner, Task
+from qibo_client.server.jobs.store import Store
 
 
 def test_each_job_runs_on_its_devices_engine_and_says_which() -> None:

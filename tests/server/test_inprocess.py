@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,8 @@ from qibo_client.protocol import (
     TOKEN_HEADER,
 )
 from qibo_client.server.accounts import AccountSpec
-from qibo_client.server.app import create_app
-from qibo_client.server.runner import Outcome, Runner, Task
+from qibo_client.server.api.app import create_app
+from qibo_client.server.jobs.runner import Outcome, Runner, Task
 from qibo_client.server.state import ServerConfig
 
 ADA = "ada-token-0123456789abcdef"
@@ -40,7 +40,7 @@ class InstantRunner(Runner):
         super().__init__(0, on_outcome)
         self.record = on_outcome
 
-    def submit(self, task: Task) -> None:
+    def submit(self, task: Task, owner: Hashable = None) -> None:
         counts = {"0" * task.program.nmeasured: task.nshots}
         self.record(Outcome(task.pid, ok=True, frequencies_json=json.dumps(counts), runtime=0.0))
 
@@ -137,9 +137,9 @@ def test_prefer_wait_answers_the_whole_job(client: TestClient) -> None:
         ({"circuit": qasm(2, measured=0)}, 400, "measure"),
         ({"circuit": BELL, "seed": -1}, 400, "seed"),
         ({"circuit": BELL, "seed": 2**32}, 400, "seed"),
-        ({"circuit": BELL, "seed": 1.5}, 400, "seed"),
-        ({"circuit": BELL, "seed": "42"}, 400, "seed"),
-        ({"circuit": BELL, "seed": True}, 400, "seed"),
+        ({"circuit": BELL, "seed": 1.5}, 422, "seed"),
+        ({"circuit": BELL, "seed": "42"}, 422, "seed"),
+        ({"circuit": BELL, "seed": True}, 422, "seed"),
     ],
 )
 def test_refused_submissions_store_nothing(
@@ -251,7 +251,7 @@ def test_unfinished_batch_answers_statuses(tmp_path: Path) -> None:
         ({"jobs": [{"circuit": BELL}] * (MAX_BATCH_JOBS + 1)}, 422, "'jobs' must hold"),
         ({"jobs": [{"circuit": BELL}, "text"]}, 422, "jobs[1]: "),
         ({"jobs": [{"circuit": BELL}, {"circuit": BELL, "nshots": -1}]}, 400, "jobs[1]: "),
-        ({"jobs": [{"circuit": BELL, "seed": "x"}]}, 400, "jobs[0]: seed"),
+        ({"jobs": [{"circuit": BELL, "seed": "x"}]}, 422, "jobs[0]: 'seed' must be"),
     ],
 )
 def test_batch_refusals_store_nothing(
@@ -293,7 +293,10 @@ def test_openapi_documents_the_submission_body_and_the_job_object(client: TestCl
     post = document["paths"]["/api/jobs/"]["post"]
     body = resolve(document, post["requestBody"]["content"]["application/json"]["schema"])
     assert {"circuit", "nshots", "device", "project", "verbatim", "seed"} <= set(body["properties"])
-    assert body["required"] == ["circuit"]
+    assert [branch["required"] for branch in body["anyOf"]] == [
+        ["circuit"],
+        ["template", "parameters"],
+    ]
     assert {"400", "401", "413", "422", "429"} <= set(post["responses"])
 
     get = document["paths"]["/api/jobs/{pid}/"]["get"]

@@ -121,7 +121,7 @@ def test_too_many_unfinished_jobs_is_429() -> None:
 
 def test_queue_estimates_count_what_the_running_jobs_have_taken() -> None:
     """A job queued behind one that has run for 5 s is not told 50 ms (the old estimate)."""
-    from qibo_client.server.runner import start_estimate, time_left
+    from qibo_client.server.jobs.runner import start_estimate, time_left
 
     assert time_left(5.0, 0.05) >= 2.5
     assert start_estimate([5.0], workers=1, average=0.05, position=1) >= 2.5

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from server_helpers import BELL
 
+from qibo_client.server.circuits.qasm_parser import parse_qasm
 from qibo_client.server.devices import SIM
-from qibo_client.server.qasm_parser import parse_qasm
-from qibo_client.server.runner import Outcome, Runner, Task
+from qibo_client.server.jobs.runner import Outcome, Runner, Task
 
 
 class Crasher:

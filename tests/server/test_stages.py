@@ -16,7 +16,7 @@ import requests
 from qibo import Circuit, gates
 
 from qibo_client.server import LocalCluster, local_cluster
-from qibo_client.server.stages import STAGES, staged, time_left
+from qibo_client.server.jobs.stages import STAGES, staged, time_left
 
 #: Seconds per stage of the clusters below: a Bell job lives 4 x this.
 STAGE = 0.05

@@ -12,14 +12,15 @@ import requests
 from qibo import Circuit, gates
 from server_helpers import session_for
 
+from qibo_client.circuits.templates import export
 from qibo_client.protocol import template_id_of, template_path
-from qibo_client.server import local_cluster, template_runs
+from qibo_client.server import local_cluster
+from qibo_client.server.circuits.program import Op, Program
 from qibo_client.server.devices import SIM
-from qibo_client.server.program import Op, Program
-from qibo_client.server.template_runs import TemplateRun
-from qibo_client.server.templates import check_values, parse_structure
-from qibo_client.server.worker import Task, run_task
-from qibo_client.templates import export
+from qibo_client.server.jobs import template_runs
+from qibo_client.server.jobs.template_runs import TemplateRun
+from qibo_client.server.jobs.templates import check_values, parse_structure
+from qibo_client.server.jobs.worker import Task, run_task
 
 
 def circuit() -> Circuit:

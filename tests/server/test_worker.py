@@ -14,9 +14,9 @@ import requests
 from server_helpers import Api, qasm
 
 from qibo_client.server import LocalCluster
+from qibo_client.server.circuits.qasm_parser import parse_qasm
 from qibo_client.server.devices import HW5, SIM
-from qibo_client.server.qasm_parser import parse_qasm
-from qibo_client.server.worker import Task, job_seed_of, run_task, transpile
+from qibo_client.server.jobs.worker import Task, job_seed_of, run_task, transpile
 
 #: Four qubits in uniform superposition: 16 outcomes, so two different draws of 2000 shots agree
 #: by chance with a probability far below 1e-30.

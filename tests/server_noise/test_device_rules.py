@@ -10,10 +10,10 @@ import json
 
 import pytest
 
+from qibo_client.server.circuits.program import Program, with_initial_state
+from qibo_client.server.circuits.raw_circuit import program_from_raw
 from qibo_client.server.devices import HW5, SIM
-from qibo_client.server.program import Program, with_initial_state
-from qibo_client.server.raw_circuit import program_from_raw
-from qibo_client.server.worker import Task, run_task
+from qibo_client.server.jobs.worker import Task, run_task
 
 
 def raw(*queue: dict, nqubits: int = 2, wire_names: list | None = None) -> Program:

@@ -1,7 +1,7 @@
 """What qibo's raw JSON carries beyond QASM, run by a real server and compared with local qibo.
 
 Each circuit goes to the session's server (``cluster`` in tests/conftest.py) as the raw object of
-:mod:`qibo_client.raw_export` (the plugin's encoder), and runs locally on qibo's numpy backend
+:mod:`qibo_client.circuits.raw` (the plugin's encoder), and runs locally on qibo's numpy backend
 with a fixed seed. Counts agree when every outcome's counts differ by less than 5 standard
 deviations of the difference of two binomial draws (plus 3 counts of slack for outcomes near
 probability 0). Each test also checks a
@@ -22,7 +22,7 @@ from qibo.backends import NumpyBackend
 from qibo.noise import DepolarizingError, NoiseModel
 from qibo.quantum_info import random_statevector, random_unitary
 
-from qibo_client.raw_export import circuit_raw
+from qibo_client.circuits.raw import circuit_raw
 
 NSHOTS = 2000
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 import qibo
 from qibo import Circuit, gates
 
-from qibo_client.server.program import GATE_SPECS
-from qibo_client.server.qasm_parser import parse_qasm
-from qibo_client.server.raw_circuit import program_from_raw
+from qibo_client.server.circuits.program import GATE_SPECS
+from qibo_client.server.circuits.qasm_parser import parse_qasm
+from qibo_client.server.circuits.raw_circuit import program_from_raw
 
 
 def random_circuit(nqubits: int, ngates: int, seed: int = 1) -> Circuit:

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qibo import Circuit, gates
 
-from qibo_client.server.program import GATE_SPECS
-from qibo_client.server.qasm_parser import parse_qasm
-from qibo_client.server.raw_circuit import program_from_raw
+from qibo_client.server.circuits.program import GATE_SPECS
+from qibo_client.server.circuits.qasm_parser import parse_qasm
+from qibo_client.server.circuits.raw_circuit import program_from_raw
 
 NQUBITS = 4
 

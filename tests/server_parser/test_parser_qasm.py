@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qibo_client.server.program import MAX_QUBITS, Measurement, Op, Program
-from qibo_client.server.qasm_parser import QasmError, eval_params, parse_qasm
+from qibo_client.server.circuits.program import MAX_QUBITS, Measurement, Op, Program
+from qibo_client.server.circuits.qasm_parser import QasmError, eval_params, parse_qasm
 
 HEADER = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
 
@@ -116,9 +116,9 @@ def test_program_pickles_and_is_immutable():
 def test_parsing_never_imports_qibo():
     code = (
         "import sys\n"
-        "from qibo_client.server.qasm_parser import parse_qasm\n"
+        "from qibo_client.server.circuits.qasm_parser import parse_qasm\n"
         "parse_qasm('qreg q[2]; creg c[2]; h q[0]; rx(pi/2) q[1]; measure q -> c;')\n"
-        "from qibo_client.server.raw_circuit import program_from_raw\n"
+        "from qibo_client.server.circuits.raw_circuit import program_from_raw\n"
         "program_from_raw({'nqubits': 1, 'queue': []})\n"
         "print(sorted(m for m in sys.modules if m == 'qibo' or m.startswith('qibo.')))\n"
     )

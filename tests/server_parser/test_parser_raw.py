@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from raw_edits import edited
 
-from qibo_client.server.program import Collapse, Measurement, Op, Program
-from qibo_client.server.raw_circuit import RawCircuitError, program_from_raw
+from qibo_client.server.circuits.program import Collapse, Measurement, Op, Program
+from qibo_client.server.circuits.raw_circuit import RawCircuitError, program_from_raw
 
 
 def gate(cls: str, *qubits: int, controls: int = 0, **kwargs: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Hostile and malformed noise, matrices and states in raw JSON: each a RawCircuitError (no qibo).
 
-The well-formed entries come from real qibo objects (through :mod:`qibo_client.raw_export`, the
+The well-formed entries come from real qibo objects (through :mod:`qibo_client.circuits.raw`, the
 plugin's encoder) and are then corrupted one field at a time, so each case is what a client could
 actually send.
 """
@@ -18,11 +18,11 @@ import pytest
 from qibo import Circuit, gates
 from raw_edits import edited
 
-from qibo_client.server.program import MAX_DENSITY_QUBITS, Channel, KrausOperator
-from qibo_client.server.raw_circuit import RawCircuitError, program_from_raw
+from qibo_client.server.circuits.program import MAX_DENSITY_QUBITS, Channel, KrausOperator
+from qibo_client.server.circuits.raw_circuit import RawCircuitError, program_from_raw
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "server_noise"))
-from qibo_client.raw_export import circuit_raw
+from qibo_client.circuits.raw import circuit_raw
 
 X = [[0, 1], [1, 0]]
 

@@ -7,9 +7,12 @@ so a plain (unsalted) digest is enough: there is no dictionary to attack.
 
 Accounts come from a JSON file (``--accounts PATH`` or ``QIBO_SERVER_ACCOUNTS``)::
 
-    {"users": [{"email": "ada@example.org", "token": "...", "projects": ["personal", "qml"]}]}
+    {"users": [{"email": "ada@example.org", "token": "...", "projects": ["personal", "qml"],
+                "admin": false}]}
 
-Every user has the project ``personal`` whether listed or not.
+Every user has the project ``personal`` whether listed or not. The file is an import: the
+database is where accounts live (``qibo-client serve users ...`` changes them on a running
+server), and each start adds the file's users and projects to it.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class User:
     id: int
     email: str
     projects: frozenset[str]
+    #: May see every user's queue and act on accounts (the web view's admin page).
+    admin: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,22 @@ class AccountSpec:
     email: str
     token: str
     projects: frozenset[str]
+    admin: bool = False
+
+
+#: The longest email an account may have (RFC 5321's path limit).
+MAX_EMAIL_CHARS = 254
+
+
+def check_email(email: str) -> str:
+    """``email`` stripped, if it looks like an address (one ``@``, no spaces), else an error."""
+    email = email.strip()
+    local, at, domain = email.partition("@")
+    if not (at and local and domain and "@" not in domain) or any(c.isspace() for c in email):
+        raise AccountsError(f"{email!r} is not an email address (name@domain)")
+    if len(email) > MAX_EMAIL_CHARS:
+        raise AccountsError(f"an email address has at most {MAX_EMAIL_CHARS} characters")
+    return email
 
 
 def token_digest(token: str) -> str:
@@ -83,7 +104,10 @@ def parse_accounts(data: Any, source: str = "accounts") -> list[AccountSpec]:
         projects = entry.get("projects", [])
         if not isinstance(projects, list) or not all(isinstance(p, str) for p in projects):
             raise AccountsError(f"{where}: 'projects' must be a list of names")
-        specs.append(AccountSpec(email, token, frozenset(projects) | {DEFAULT_PROJECT}))
+        admin = entry.get("admin", False)
+        if not isinstance(admin, bool):
+            raise AccountsError(f"{where}: 'admin' must be true or false")
+        specs.append(AccountSpec(email, token, frozenset(projects) | {DEFAULT_PROJECT}, admin))
     return specs
 
 

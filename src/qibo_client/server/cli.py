@@ -6,6 +6,9 @@ uvicorn, FastAPI and the server load inside :func:`main`.
 With no accounts configured and an empty database, ``serve`` creates one user and prints its token,
 once: the only thing the server ever prints. Later starts on the same database only say which user
 exists (the token is not stored, only its digest, so it cannot be shown again).
+
+``serve users add|list|revoke|quota`` act on the accounts of that database, also while a server
+runs on it (:mod:`.users_cli`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from qibo_client.server.profiles import PROFILES, profile_named
 
@@ -57,6 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulation engine of the simulator devices (auto: qibojit if installed, else numpy)",
     )
     parser.add_argument(
+        "--qibolab",
+        default=None,
+        metavar="PLATFORM[,PLATFORM...]",
+        help="offer these qibolab platforms as devices of the same names, found in the folders "
+        "of $QIBOLAB_PLATFORMS ('dummy' is built in); needs the [hardware] extra",
+    )
+    parser.add_argument(
         "--accounts",
         default=None,
         help="JSON file of users and tokens (default: $QIBO_SERVER_ACCOUNTS)",
@@ -72,6 +83,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "to speak (circuit.raw, no holds, batches or idempotency keys, 404 for a bad token); "
         "tii-2026: tii as TII's 2026 service speaks it (counts in the job object, no download)",
     )
+    from qibo_client.server import users_cli
+
+    commands = parser.add_subparsers(dest="serve_command", metavar="[users]")
+    users = commands.add_parser(
+        "users",
+        help="add, list or revoke users and set their quotas, in --db (also while it serves)",
+        description="Accounts in the server's database; a running server sees changes at once.",
+    )
+    users_cli.add_arguments(users)
 
 
 def _parse(argv: Sequence[str] | argparse.Namespace | None) -> argparse.Namespace:
@@ -82,9 +102,49 @@ def _parse(argv: Sequence[str] | argparse.Namespace | None) -> argparse.Namespac
     return parser.parse_args(argv)
 
 
+def _with_platforms(devices: Any, names: Any) -> Any:
+    """``devices`` plus one device per qibolab platform; ValueError says why one cannot be had
+    (no ``[hardware]`` extra, an unknown platform, a name already taken)."""
+    from qibo_client.server.platforms import HardwareExtraMissingError, platform_devices
+
+    try:
+        return devices.with_devices(platform_devices(names))
+    except HardwareExtraMissingError as err:
+        raise ValueError(str(err)) from None
+
+
+def _first_user(db: str) -> None:
+    """Create ``admin@localhost`` in an empty database and print its token, once."""
+    from qibo_client.server.accounts import DEFAULT_PROJECT, AccountSpec, new_token
+    from qibo_client.server.jobs.store import Store
+
+    store = Store(db)
+    try:
+        if store.count_users() == 0:
+            token = new_token()
+            store.upsert_user(AccountSpec("admin@localhost", token, frozenset({DEFAULT_PROJECT})))
+            print(
+                f"Created user admin@localhost in {db}.\n"
+                f"Its API token (shown only this once):\n{token}",
+                flush=True,
+            )
+        else:
+            logger.info(
+                "using the users already in %s (first: %s); their tokens are not shown again",
+                db,
+                store.first_user_email(),
+            )
+    finally:
+        store.close()
+
+
 def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     """Serve until interrupted. Accepts the dispatcher's Namespace or a list of arguments."""
     args = _parse(argv)
+    if getattr(args, "serve_command", None) == "users":
+        from qibo_client.server import users_cli
+
+        return users_cli.main(args)
     from qibo_client.server import ServerExtraMissingError, require_server_extra
 
     try:
@@ -97,26 +157,26 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
 
         from qibo_client.server.accounts import (
             ACCOUNTS_ENV,
-            DEFAULT_PROJECT,
             AccountsError,
             AccountSpec,
             load_accounts,
-            new_token,
         )
-        from qibo_client.server.app import ServerConfig, create_app
+        from qibo_client.server.api.app import ServerConfig, create_app
         from qibo_client.server.devices import DEFAULT_DEVICES
-        from qibo_client.server.executors import DaskUnavailableError, require_dask
-        from qibo_client.server.store import Store
+        from qibo_client.server.jobs.executors import DaskUnavailableError, require_dask
     except ImportError as err:
         sys.stderr.write(f"qibo-client serve: the server does not import ({err})\n")
         return 2
 
-    if args.dask:
-        try:
+    try:
+        if args.dask:
             require_dask()
-        except DaskUnavailableError as err:
-            sys.stderr.write(f"qibo-client serve: {err}\n")
-            return 2
+        devices = DEFAULT_DEVICES.with_engine(args.engine)
+        if args.qibolab:
+            devices = _with_platforms(devices, args.qibolab)
+    except (DaskUnavailableError, ValueError) as err:
+        sys.stderr.write(f"qibo-client serve: {err}\n")
+        return 2
 
     accounts_path = args.accounts or os.environ.get(ACCOUNTS_ENV)
     specs: list[AccountSpec] = []
@@ -127,26 +187,7 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
             sys.stderr.write(f"qibo-client serve: {err}\n")
             return 2
     else:
-        store = Store(args.db)
-        try:
-            if store.count_users() == 0:
-                token = new_token()
-                store.upsert_user(
-                    AccountSpec("admin@localhost", token, frozenset({DEFAULT_PROJECT}))
-                )
-                print(
-                    f"Created user admin@localhost in {args.db}.\n"
-                    f"Its API token (shown only this once):\n{token}",
-                    flush=True,
-                )
-            else:
-                logger.info(
-                    "using the users already in %s (first: %s); their tokens are not shown again",
-                    args.db,
-                    store.first_user_email(),
-                )
-        finally:
-            store.close()
+        _first_user(args.db)
 
     config = ServerConfig(
         db_path=args.db,
@@ -154,7 +195,7 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         accounts=specs,
         max_body_bytes=args.max_body_bytes,
         profile=profile_named(args.profile),
-        devices=DEFAULT_DEVICES.with_engine(args.engine),
+        devices=devices,
         dask=args.dask,
         threads=args.threads,
     )
@@ -166,6 +207,8 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         args.profile,
         f"Dask scheduler {args.dask}" if args.dask else f"{args.workers} local worker(s)",
     )
+    if args.qibolab:
+        logger.info("qibolab platforms, one job at a time each: %s", args.qibolab)
     uvicorn.run(
         create_app(config),
         host=args.host,

@@ -8,7 +8,10 @@ Two kinds, so that a client can exercise both paths of the real service:
 - ``hw5``: a simulated piece of hardware, 5 qubits on a line with qibo's default native gates.
   Without ``verbatim`` the worker transpiles with qibo's own transpiler (the same passes qibo uses
   for a hardware backend); with ``verbatim`` a circuit the chip cannot run as written is refused at
-  submission, naming the first gate at fault, rather than failing later in a worker.
+  submission, naming the first gate at fault, rather than failing later in a worker;
+- a qibolab platform (``serve --qibolab NAME``, extra ``[hardware]``): a real chip, described by
+  :mod:`.platforms` with the same fields (and the platform's own qubit names and the two-qubit
+  gates calibrated on each pair), run one job at a time on qibolab's backend.
 
 Everything here is plain data and pure Python: the HTTP process checks limits without importing
 qibo. :meth:`Device.check_program` is the one call the request path makes with a parsed program:
@@ -22,9 +25,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from qibo_client.server import engines
-
-from .program import MAX_DENSITY_QUBITS, Op, Program
+from qibo_client.server.circuits.program import MAX_DENSITY_QUBITS, Op, Program
+from qibo_client.server.jobs import engines
 
 
 class _Op(Protocol):
@@ -51,8 +53,15 @@ class Device:
     edges: frozenset[tuple[int, int]] | None = None
     #: widest circuit simulated as a density matrix (noise channels, collapsing measurements).
     max_density_qubits: int = MAX_DENSITY_QUBITS
-    #: the simulation engine (engines.ENGINES); "auto": qibojit when installed, else numpy.
+    #: the simulation engine (engines.ENGINES); "auto": qibojit when installed, else numpy;
+    #: "qibolab": a qibolab platform of the same name (platforms.py).
     engine: str = engines.AUTO
+    #: the chip's own name of each physical qubit 0, 1, ... (a qibolab platform's qubit ids);
+    #: None: the qubits are called by their numbers.
+    qubit_names: tuple[int | str, ...] | None = None
+    #: the two-qubit natives calibrated on each coupling, each way (``(control, target)``), as
+    #: ``((pair, gates), ...)``; None: every two-qubit native works on every coupling.
+    pair_natives: tuple[tuple[tuple[int, int], frozenset[str]], ...] | None = None
 
     def check_nshots(self, nshots: Any) -> int:
         """Return the number of shots to run, or raise ValueError saying what is wrong."""
@@ -136,17 +145,43 @@ class Device:
             return tuple(range(nqubits))
         physical = []
         for name in wire_names:
-            text = name[1:] if isinstance(name, str) and name[:1] == "q" else name
-            number = int(text) if isinstance(text, str) and text.isdigit() else text
-            if not isinstance(number, int) or not 0 <= number < self.max_qubits:
+            number = self._qubit_number(name)
+            if number is None:
                 raise ValueError(
                     f"wire name {name!r:.40} is not a qubit of device {self.name!r}; its qubits "
-                    f"are 0 to {self.max_qubits - 1} (or q0 to q{self.max_qubits - 1})"
+                    f"are {self._qubits_in_words()}"
                 )
             physical.append(number)
         if len(set(physical)) != len(physical):
             raise ValueError(f"wire_names {list(wire_names)} name the same qubit twice")
         return tuple(physical)
+
+    def _qubit_number(self, name: int | str) -> int | None:
+        """The physical qubit a wire name stands for: one of the chip's own names (an integer
+        name also as text or as ``"qk"``), or, without names, ``k`` or ``"qk"``; None if none."""
+        if self.qubit_names is not None:
+            for number, own in enumerate(self.qubit_names):
+                if name == own or str(name) == str(own):
+                    return number
+                if isinstance(own, int) and name == f"q{own}":
+                    return number
+            return None
+        text = name[1:] if isinstance(name, str) and name[:1] == "q" else name
+        value = int(text) if isinstance(text, str) and text.isdigit() else text
+        return value if isinstance(value, int) and 0 <= value < self.max_qubits else None
+
+    def _qubits_in_words(self) -> str:
+        if self.qubit_names is not None:
+            return ", ".join(str(name) for name in self.qubit_names)
+        return f"0 to {self.max_qubits - 1} (or q0 to q{self.max_qubits - 1})"
+
+    def qubit_name(self, number: int) -> int | str:
+        """The chip's name of physical qubit ``number`` (the number itself without names)."""
+        return number if self.qubit_names is None else self.qubit_names[number]
+
+    def couplings(self) -> list[tuple[int | str, int | str]]:
+        """The couplings by the chip's qubit names, sorted (empty for all-to-all)."""
+        return [(self.qubit_name(a), self.qubit_name(b)) for a, b in sorted(self.edges or ())]
 
     def check_verbatim(self, ops: Iterable[_Op]) -> None:
         """Raise ValueError naming the first gate the device cannot run exactly as written."""
@@ -171,16 +206,45 @@ class Device:
                     raise ValueError(
                         f"verbatim: gate {index} ({op.name} on qubits {list(op.qubits)}) couples "
                         f"qubits that are not connected on device {self.name!r} (couplings: "
-                        f"{sorted(self.edges)}); submit with verbatim=false to route it"
+                        f"{self.couplings()}); submit with verbatim=false to route it"
                     )
+            if self.pair_natives is not None and len(op.qubits) == 2:
+                self._check_pair_native(index, op)
             if self.edges is not None and len(op.qubits) > 2:
                 raise ValueError(
                     f"verbatim: gate {index} ({op.name}) acts on {len(op.qubits)} qubits; "
                     f"device {self.name!r} only couples pairs"
                 )
 
+    def _check_pair_native(self, index: int, op: _Op) -> None:
+        """A coupled pair runs only the two-qubit gates calibrated on it, that way round (a
+        qibolab platform may calibrate CNOT on one pair, one way, and CZ on the others)."""
+        pair = (op.qubits[0], op.qubits[1])
+        calibrated = dict(self.pair_natives or ()).get(pair)
+        if calibrated is not None and op.name not in calibrated:
+            names = [self.qubit_name(q) for q in pair]
+            there = ", ".join(sorted(calibrated)) or "none"
+            raise ValueError(
+                f"verbatim: gate {index} ({op.name} on qubits {list(op.qubits)}) is not "
+                f"calibrated on the pair {names}, in that order, of device {self.name!r} "
+                f"(two-qubit gates there: {there}); submit with verbatim=false to let the server "
+                "transpile it"
+            )
+
+    def transpile_natives(self) -> frozenset[str] | None:
+        """The natives a transpiled circuit may use: a two-qubit gate only where every coupling
+        has it calibrated both ways, since the router may put it on any of them."""
+        if self.natives is None or self.pair_natives is None:
+            return self.natives
+        per_pair = [gates for _, gates in self.pair_natives]
+        if not per_pair:
+            return self.natives
+        return self.natives - (frozenset().union(*per_pair) - frozenset.intersection(*per_pair))
+
     def partition(self) -> dict[str, Any]:
-        """The ``partition`` object of ``/api/projectquotas/``."""
+        """The ``partition`` object of ``/api/projectquotas/``; hardware also lists its qubits,
+        couplings and native gates (fields an older client ignores)."""
+        hardware = self.hardware_type == "hardware"
         return {
             "name": self.name,
             "max_num_qubits": self.max_qubits,
@@ -190,7 +254,19 @@ class Device:
             "max_shots": self.max_shots,
             "default_shots": self.default_shots,
             "max_density_matrix_qubits": self.max_density_qubits,
+            **(
+                {"qubits": self._qubit_list(), "connectivity": self._coupling_list()}
+                if hardware
+                else {}
+            ),
+            **({"natives": sorted(self.natives)} if hardware and self.natives is not None else {}),
         }
+
+    def _qubit_list(self) -> list[int | str]:
+        return [self.qubit_name(number) for number in range(self.max_qubits)]
+
+    def _coupling_list(self) -> list[list[int | str]] | None:
+        return None if self.edges is None else [list(pair) for pair in self.couplings()]
 
 
 def _line(n: int) -> frozenset[tuple[int, int]]:
@@ -251,13 +327,26 @@ class DeviceTable:
 
     def with_engine(self, engine: str) -> DeviceTable:
         """The same devices, the CPU simulators (engine ``auto``) set to run on ``engine``."""
-        engines.check(engine)
+        if engines.check(engine) == engines.QIBOLAB:
+            raise ValueError("qibolab runs platforms, not simulators: name them with --qibolab")
         return DeviceTable(
             {
                 name: replace(device, engine=engine) if device.engine == engines.AUTO else device
                 for name, device in self.devices.items()
             }
         )
+
+    def with_devices(self, extra: Iterable[Device]) -> DeviceTable:
+        """These devices and then ``extra``; a name already taken is a ValueError."""
+        devices = dict(self.devices)
+        for device in extra:
+            if device.name in devices:
+                raise ValueError(
+                    f"device name {device.name!r} is taken (this server offers: "
+                    f"{', '.join(devices)}); rename the platform's folder"
+                )
+            devices[device.name] = device
+        return DeviceTable(devices)
 
 
 DEFAULT_DEVICES = DeviceTable()

@@ -19,7 +19,7 @@ from typing import Any
 
 from qibo_client.protocol import DEFAULT_TEMPLATES_PER_USER
 from qibo_client.server.accounts import DEFAULT_PROJECT, AccountSpec, new_token, specs_from
-from qibo_client.server.app import create_app
+from qibo_client.server.api.app import create_app
 from qibo_client.server.profiles import Profile, profile_named
 from qibo_client.server.state import ServerConfig, ServerState
 
@@ -98,6 +98,7 @@ def local_cluster(
     threads: int | None = None,
     engine: str | None = None,
     templates_per_user: int = DEFAULT_TEMPLATES_PER_USER,
+    qibolab: str | Iterable[str] | None = None,
     stage_seconds: float = 0.0,
 ) -> Iterator[LocalCluster]:
     """Start the reference server on a free loopback port; stop it cleanly on exit.
@@ -116,16 +117,23 @@ def local_cluster(
     threads per job (default: cores divided by the jobs that run at once). ``engine``: the
     simulation engine of the simulators (``auto``, ``numpy``, ``qibojit``; see engines.py).
     ``stage_seconds``: the least time a job shows each of queueing, pending, running and
-    postprocessing, so that it lives as long as on TII's service (see stages.py; 0: off).
+    postprocessing, so that it lives as long as on TII's service (see jobs/stages.py; 0: off).
+
+    ``qibolab`` names qibolab platforms (``["dummy"]`` or ``"dummy,lab"``): each becomes a device
+    of the same name, run one job at a time (needs the ``[hardware]`` extra; see platforms.py).
     """
     import uvicorn
 
     from qibo_client.server.devices import DEFAULT_DEVICES
-    from qibo_client.server.executors import require_dask
+    from qibo_client.server.jobs.executors import require_dask
 
     if dask is not None:
         require_dask()  # the install hint here, not a failed start
     devices = DEFAULT_DEVICES if engine is None else DEFAULT_DEVICES.with_engine(engine)
+    if qibolab:
+        from qibo_client.server.platforms import platform_devices
+
+        devices = devices.with_devices(platform_devices(qibolab))
 
     with tempfile.TemporaryDirectory(prefix="qibo-cluster-") as scratch:
         path = Path(db_path) if db_path is not None else Path(scratch) / "cluster.sqlite3"

@@ -8,7 +8,8 @@ schemas, so that our client's suite can run against something that speaks only t
 - the version answer lists no ``extensions`` (what the real service sends);
 - circuits only as qibo's ``circuit.raw`` (a JSON object or its text); OpenQASM text is a 400;
 - ``Prefer: wait`` and ``?wait=`` are ignored, the batch and template paths do not exist,
-  ``Idempotency-Key`` and ``seed`` are ignored (two identical POSTs queue two jobs);
+  ``Idempotency-Key``, ``seed``, ``name`` and ``tags`` are ignored (two identical POSTs queue
+  two jobs);
 - a missing or wrong token is a 404 ``{"detail": "User not found, specify the correct token"}``
   (as the official client's tests show), not a 401;
 - a job passes through ``pending`` (next in line) and ``postprocessing`` (the first read after
@@ -46,6 +47,7 @@ from qibo_client.protocol import (
     EXTENSION_QASM,
     EXTENSION_RAW,
     EXTENSION_SEED,
+    EXTENSION_TAGS,
     EXTENSION_TEMPLATES,
     EXTENSION_WAIT,
 )
@@ -75,6 +77,8 @@ class Profile:
     templates: bool = True
     #: Takes an ``initial_state`` field (a state vector) with a raw circuit.
     initial_states: bool = True
+    #: Keeps a job's ``name`` and ``tags``, shows them and filters ``GET /api/jobs/?tag=``.
+    tags: bool = True
     #: The real service's shapes: 404 for a bad token, official job objects and DELETE
     #: answers, ``pending`` and ``postprocessing`` statuses.
     official_shapes: bool = False
@@ -99,6 +103,7 @@ DEFAULT = Profile(
         EXTENSION_SEED,
         EXTENSION_INITIAL_STATE,
         EXTENSION_TEMPLATES,
+        EXTENSION_TAGS,
     ),
 )
 TII = Profile(
@@ -110,6 +115,7 @@ TII = Profile(
     qasm=False,
     seeds=False,
     templates=False,
+    tags=False,
     official_shapes=True,
 )
 TII_2026 = replace(

@@ -22,27 +22,20 @@ from qibo_client.protocol import (
     TERMINAL_STATUSES,
     Status,
 )
-from qibo_client.server import stages
-from qibo_client.server.accounts import AccountSpec, User, digests_match, token_digest
-from qibo_client.server.checks import parse_circuit
+from qibo_client.server.accounts import AccountSpec, User
+from qibo_client.server.api.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
-from qibo_client.server.executors import make_executor
+from qibo_client.server.jobs import stages
+from qibo_client.server.jobs.engines import QIBOLAB
+from qibo_client.server.jobs.executors import make_executor
+from qibo_client.server.jobs.quotas import QuotaLimits
+from qibo_client.server.jobs.runner import Runner
+from qibo_client.server.jobs.runner_group import RunnerGroup, platform_runner
+from qibo_client.server.jobs.store import Store
+from qibo_client.server.jobs.templates import TemplateBook
+from qibo_client.server.jobs.worker import Outcome, Task
 from qibo_client.server.profiles import DEFAULT, Profile
-from qibo_client.server.runner import Runner
-from qibo_client.server.store import Store
-from qibo_client.server.templates import TemplateBook
-from qibo_client.server.worker import Outcome, Task
 from qibo_client.versions import qibo_version
-
-
-@dataclass(frozen=True)
-class QuotaLimits:
-    """What ``/api/projectquotas/`` reports per (project, device); the reference server counts
-    but does not enforce them."""
-
-    seconds: float = 86_400.0
-    shots: int = 1_000_000_000
-    walltime_seconds: float = 3_600.0
 
 
 @dataclass
@@ -66,7 +59,7 @@ class ServerConfig:
     #: Templates kept per user, least recently used out.
     templates_per_user: int = DEFAULT_TEMPLATES_PER_USER
     #: Least seconds a job shows each of queueing, pending, running and postprocessing (a job
-    #: that lives like one on TII's service, for benchmarks and tests; see :mod:`.stages`).
+    #: that lives like one on TII's service, for benchmarks and tests; see :mod:`.jobs.stages`).
     #: 0: off, jobs show their real progress only.
     stage_seconds: float = 0.0
 
@@ -78,6 +71,8 @@ class ServerState:
     live there).
     """
 
+    runner: Runner | RunnerGroup
+
     def __init__(
         self,
         config: ServerConfig,
@@ -87,13 +82,14 @@ class ServerState:
         self.profile = config.profile
         self.quota_limits = config.quotas
         self.devices = config.devices
+        #: Called with each job's outcome once it is stored (the metrics listen here).
+        self.finish_listeners: list[Callable[[Outcome], None]] = []
         #: Finished jobs already shown once as ``postprocessing`` (the ``tii`` profile only).
         self._postprocessed: set[str] = set()
         self.qibo_version = qibo_version()
         self.store = Store(config.db_path)
         for spec in config.accounts:
             self.store.upsert_user(spec)
-        self._users = self.store.users_by_digest()
         #: The users' templates; None when the server does not offer the extension.
         self.templates = (
             TemplateBook(self.store, config.templates_per_user)
@@ -110,19 +106,21 @@ class ServerState:
             self.runner = Runner(config.workers, self.record, executor)
         else:
             self.runner = make_runner(config.workers, self.record)
+        platforms = [device.name for device in config.devices if device.engine == QIBOLAB]
+        if platforms:  # each qibolab platform: a queue and a worker of its own
+            self.runner = RunnerGroup(
+                self.runner,
+                {name: platform_runner(config.workers, self.record) for name in platforms},
+            )
 
     def add_user(self, spec: AccountSpec) -> None:
         """Create (or update) a user while serving."""
         self.store.upsert_user(spec)
-        self._users = self.store.users_by_digest()
 
     def user_for(self, token: str) -> User | None:
-        """The user a token belongs to, or None (compared in constant time)."""
-        digest = token_digest(token)
-        entry = self._users.get(digest)
-        if entry is None or not digests_match(digest, entry[0]):
-            return None
-        return entry[1]
+        """The active user a token belongs to, or None (the store reads accounts again when
+        another process changed them: ``qibo-client serve users``)."""
+        return self.store.user_for(token)
 
     def record(self, outcome: Outcome) -> None:
         """The runner's callback: write a job's end to the store (one transaction)."""
@@ -135,6 +133,8 @@ class ServerState:
             stderr=outcome.stderr,
             engine=outcome.engine,
         )
+        for listener in self.finish_listeners:
+            listener(outcome)
 
     def requeue_unfinished(self) -> int:
         """At start: give every job accepted but not finished to the runner again, oldest first."""
@@ -165,7 +165,7 @@ class ServerState:
                 bool(row["verbatim"]),
                 row["seed"],
             )
-            self.runner.submit(task)
+            self.runner.submit(task, row["user_id"])
             count += 1
         return count
 
@@ -185,7 +185,7 @@ class ServerState:
         The ``tii`` profile shows a job next in line as ``pending`` and a finished one as
         ``postprocessing`` the first time it is read after it ended, as the real service passes
         through those states. Where ``stage_seconds`` is set, the timed stages
-        (:mod:`.stages`) replace that first read.
+        (:mod:`.jobs.stages`) replace that first read.
         """
         status, position = self._progress(row)
         if self.config.stage_seconds:

@@ -1,0 +1,7 @@
+"""``python -m qibo_client.cli``: the ``qibo-client`` command."""
+
+import sys
+
+from qibo_client.cli import main
+
+sys.exit(main())
