@@ -22,6 +22,37 @@ def bell() -> Any:
     return circuit
 
 
+#: The angles of :func:`energy_ansatz` (fixed: every client measures the same state).
+ENERGY_ANGLES = (0.3, 1.1)
+
+
+def energy_ansatz(basis: str | None = None) -> Any:
+    """Two qubits, RY(0.3), RY(1.1) and a CNOT: the state of B11's energy of Z0 Z1 + X0 X1.
+
+    ``basis=None``: no measurement (what ``SymbolicHamiltonian.expectation`` is given); ``"z"``
+    or ``"x"``: measured in that basis (``H`` on both qubits first for X), the two groups a
+    client without qibo's grouping runs itself.
+    """
+    from qibo import Circuit, gates
+
+    circuit = Circuit(2)
+    circuit.add(gates.RY(0, theta=ENERGY_ANGLES[0]))
+    circuit.add(gates.RY(1, theta=ENERGY_ANGLES[1]))
+    circuit.add(gates.CNOT(0, 1))
+    if basis == "x":
+        circuit.add(gates.H(0))
+        circuit.add(gates.H(1))
+    if basis is not None:
+        circuit.add(gates.M(0, 1))
+    return circuit
+
+
+def parity(counts: dict[str, int]) -> float:
+    """The mean of (-1)^(b0 + b1) over two-bit counts: <Z0 Z1> in the measured basis."""
+    total = sum(counts.values())
+    return sum((-1) ** key.count("1") * value for key, value in counts.items()) / total
+
+
 def layered(nqubits: int, depth: int, seed: int) -> Any:
     """A random brickwork circuit: a random rotation on every qubit, then CZs, ``depth`` times.
 

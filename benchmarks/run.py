@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from common import CaseResult, Context, serving  # noqa: E402
 
-ORDER = ["B5", "B6", "B1", "B2", "B3", "B9", "B4", "B7", "B8", "B10"]
+ORDER = ["B5", "B6", "B1", "B2", "B3", "B9", "B4", "B7", "B8", "B10", "B11"]
 MODULES = {
     "B1": "cases.b1_latency",
     "B2": "cases.b2_throughput",
@@ -43,6 +43,7 @@ MODULES = {
     "B8": "cases.b8_dask",
     "B9": "cases.b9_templates",
     "B10": "cases.b10_faults",
+    "B11": "cases.b11_2026",
 }
 WORKERS = 2
 
@@ -142,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from official import env as official_env
 
-    needs_official = {"B1", "B2"} & set(selected)
+    needs_official = {"B1", "B2", "B11"} & set(selected)
     if args.no_official or not needs_official:
-        official = official_env.Official(None, "skipped (--no-official or not needed)")
+        official = official_env.Official(None, official_env.SKIPPED)
     else:
         official = official_env.prepare(build=not args.quick, rebuild=args.rebuild_official)
 

@@ -2,11 +2,15 @@
 
     python driver.py latency --url URL --count 200 --nshots 1000
     python driver.py throughput --url URL --count 100 --nshots 1000
+    python driver.py energy --url URL --count 20 --nshots 1000     # B11: <Z0 Z1 + X0 X1>
 
 The token comes from ``BENCH_TOKEN``. Each job goes through the official API exactly as its users
 call it: ``Client(token, url).run_circuit(circuit, device="sim", nshots=...)`` and then
 ``job.result(verbose=False)`` (which polls, downloads the archive and loads ``results.npy``).
-The last line of stdout is the JSON result.
+The energy runs the two measurement groups of ``circuits.energy_ansatz`` one after the other,
+as a user of this client (which has no grouping of its own) does. The last line of stdout is
+the JSON result; ``jobs`` counts every job it ran, warm-up included (the harness divides the
+server's request count by it).
 """
 
 from __future__ import annotations
@@ -37,9 +41,19 @@ def run_one(client: qibo_client.Client, circuit: object, nshots: int) -> tuple[f
     return elapsed, int(sum(counts.values()))
 
 
+def energy_one(client: qibo_client.Client, nshots: int) -> tuple[float, float]:
+    """One energy, its two groups run in turn; returns (seconds, the estimate)."""
+    start = time.perf_counter()
+    energy = 0.0
+    for basis in ("z", "x"):
+        job = client.run_circuit(circuits.energy_ansatz(basis), device="sim", nshots=nshots)
+        energy += circuits.parity(dict(job.result(verbose=False).frequencies()))
+    return time.perf_counter() - start, energy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("case", choices=["latency", "throughput"])
+    parser.add_argument("case", choices=["latency", "throughput", "energy"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--nshots", type=int, default=1000)
@@ -49,6 +63,18 @@ def main() -> None:
     qibo.set_backend("numpy")
     client = qibo_client.Client(os.environ["BENCH_TOKEN"], args.url)
 
+    if args.case == "energy":
+        runs = [energy_one(client, args.nshots) for _ in range(args.warmup + args.count)]
+        measured = runs[args.warmup :]
+        out = {
+            "qibo": qibo.__version__,
+            "qibo_client": qibo_client.__version__,
+            "times": [seconds for seconds, _ in measured],
+            "energies": [energy for _, energy in measured],
+            "jobs": 2 * len(runs),
+        }
+        print(json.dumps(out))
+        return
     if args.case == "latency":
         todo = [circuits.bell() for _ in range(args.warmup + args.count)]
     else:
@@ -69,6 +95,7 @@ def main() -> None:
         "times": times,
         "wall": wall,
         "all_counts_complete": all(total == args.nshots for total in sums),
+        "jobs": len(todo),
     }
     print(json.dumps(out))
 

@@ -32,6 +32,8 @@ logger = logging.getLogger("benchmarks.official")
 VERSION = "0.2.4"
 #: TII's own client, from the package index; it reads the 2026 protocol.
 TII_QUANTUM_VERSION = "0.1.2"
+#: Why there is no official client when the run was told to leave them out.
+SKIPPED = "skipped (--no-official or not needed)"
 HERE = Path(__file__).resolve().parent
 VENV_ROOT = HERE.parent / ".venv-official"
 DRIVER = HERE / "driver.py"

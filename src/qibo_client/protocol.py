@@ -165,10 +165,12 @@ MAX_WAIT_SECONDS: Final = 30.0
 #: once, then pauses of ``POLL_START`` seconds growing ``POLL_GROWTH`` times each up to
 #: ``POLL_MAX``. Polls fall at 0, 0.05, 0.12, 0.22, 0.36, 0.55, 0.82, 1.19 s, ...: a job that ends
 #: 0.2 s after submission is seen at 0.22 s, and any job living past the sixth poll is seen within
-#: 1.5x its life (the requests' own time aside). A job of 5 minutes costs ``POLL_REQUESTS_5_MIN``
-#: polls against the official client's 151 at its fixed ``OFFICIAL_POLL_SECONDS``: a cap above
-#: that pace is what keeps long jobs as polite. ``tests/client/test_client_waiting.py`` checks all
-#: three figures.
+#: 1.5x its life (the requests' own time aside). A wait begun right after its job's submission
+#: counts from the submission and skips the look at 0 (a fresh job is almost never done): its
+#: first poll is ``POLL_START`` after it. A job of 5 minutes costs ``POLL_REQUESTS_5_MIN`` polls
+#: (one fewer when just submitted) against the official client's 151 at its fixed
+#: ``OFFICIAL_POLL_SECONDS``: a cap above that pace is what keeps long jobs as polite.
+#: ``tests/client/test_client_waiting.py`` checks all three figures.
 POLL_START: Final = 0.05
 POLL_GROWTH: Final = 1.4
 POLL_MAX: Final = 3.0

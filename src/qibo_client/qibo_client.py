@@ -43,7 +43,7 @@ from qibo_client.jobs.legacy import (
     wait_for_response_to_get_request,
 )
 from qibo_client.jobs.progress import progress_enabled
-from qibo_client.jobs.waiting import ANSWER_GRACE
+from qibo_client.jobs.waiting import ANSWER_GRACE, now
 from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, EXTENSION_TAGS, MAX_WAIT_SECONDS
 from qibo_client.settings import CIRCUIT_AUTO, SUBMIT_HOLD, JobOptions, official_order, resolve
 
@@ -260,6 +260,7 @@ class Client:
             nshots=options.nshots,
             progress=self.progress,
             circuit=_circuit_object(circuit),
+            submitted_at=now(),
         )
 
     def encode(self, circuit: Any, options: JobOptions | None = None, *, raw: bool = False) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ from qibo_client.config import (
 )
 from qibo_client.http.api import ServerFeatures
 from qibo_client.http.session import default_retry
+from qibo_client.jobs import waiting
 from qibo_client.protocol import EXTENSIONS_KEY, IDEMPOTENCY_HEADER, PREFER_HEADER
 from qibo_client.qibo_client import Client
 from qibo_client.settings import JobOptions
@@ -197,6 +199,39 @@ def test_results_come_from_the_job_object_never_the_download(
     counts = client.submit(bell(), nshots=50, wait=10).frequencies(timeout=30)
     assert sum(counts.values()) == 50
     assert not [request for request in seen if "/download" in (request.url or "")]
+
+
+class _Paced:
+    """The waiting module's ``time``, unchanged but for noting each pause of a wait in ``log``."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.monotonic = time.monotonic
+
+    def sleep(self, seconds: float) -> None:
+        self.log.append("pause")
+        time.sleep(seconds)
+
+
+@pytest.mark.parametrize("profile", TII_PROFILES)
+def test_a_fresh_job_is_first_polled_after_a_pause_never_at_once(
+    profile: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a server that does not hold, a wait begun at the submission pauses before every GET
+    (its first ``POLL_START`` after the POST): no look at once, which almost never finds a
+    fresh job done and would cost every job one request more."""
+    server: Any = request.getfixturevalue(
+        {"tii": "strict_cluster"}.get(profile, "strict_2026_cluster")
+    )
+    log: list[str] = []
+    monkeypatch.setattr(waiting, "time", _Paced(log))
+    with Client(server.url, server.token, progress=False) as client:
+        client.api.session.hooks["response"].append(lambda r, *a, **k: log.append(r.request.method))
+        counts = client.submit(bell(), nshots=50).frequencies(timeout=30)
+    assert sum(counts.values()) == 50
+    assert log[:2] == ["POST", "pause"]
+    assert log.count("GET") == log.count("pause") >= 1  # each GET after a pause of the schedule
+    assert len(log) == 2 * log.count("GET") + 1  # the requests of this job: one POST, the GETs
 
 
 # -- the official call order -------------------------------------------------------------------

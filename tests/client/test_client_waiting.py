@@ -175,3 +175,67 @@ def test_the_step_runs_once_even_with_no_time_left(clock: Clock) -> None:
     with pytest.raises(JobTimeoutError):
         wait_until(step, Deadline(0.0), ServerFeatures(), late, sleep=clock.sleep)
     assert calls == [0.0]
+
+
+def _polls_of_a_fresh_job(clock: Clock, features: ServerFeatures, since: float) -> list[float]:
+    """When a wait begun now polls a job submitted at ``since`` that ends 0.2 s after it."""
+    asked: list[float] = []
+
+    def step(hold: float) -> Step:
+        asked.append(round(clock.now - since, 6))
+        return Step(done=clock.now - since >= 0.2)
+
+    wait_until(step, Deadline(None), features, late, sleep=clock.sleep, since=since)
+    return asked
+
+
+def test_a_wait_begun_at_a_submission_first_polls_poll_start_after_it(clock: Clock) -> None:
+    """No look at once on a server that does not hold: the schedule counts from the submission."""
+    start, growth = waiting.POLL_START, waiting.POLL_GROWTH
+    asked = _polls_of_a_fresh_job(clock, ServerFeatures(holds=False), since=clock.now)
+    second = start + start * growth
+    assert asked == pytest.approx([start, second, second + start * growth**2])
+    assert len(asked) == 3  # one request fewer than a wait that looks at once (0, 0.05, ...)
+
+
+def test_a_wait_begun_later_sleeps_only_what_is_left_of_poll_start(clock: Clock) -> None:
+    since = clock.now
+    clock.now += 0.02  # the caller did something else for 20 ms after submitting
+    asked = _polls_of_a_fresh_job(clock, ServerFeatures(holds=False), since=since)
+    assert asked[0] == pytest.approx(waiting.POLL_START)
+    assert clock.sleeps[0] == pytest.approx(waiting.POLL_START - 0.02)
+
+
+def test_an_old_job_or_a_holding_server_is_asked_at_once(clock: Clock) -> None:
+    old = clock.now - 10.0  # submitted long ago: it may well be done
+    assert _polls_of_a_fresh_job(clock, ServerFeatures(holds=False), since=old)[0] == 10.0
+    for features in (ServerFeatures(), ServerFeatures(holds=True)):  # a hold answers at its end
+        assert waiting.first_pause(clock.now, features) is None
+
+
+class _PolledApi:
+    """The part of ``ServerApi`` a Job waits through: a server that does not hold, whose job
+    ends 0.2 s after ``born``; it notes when each GET comes, from ``born``."""
+
+    def __init__(self, clock: Clock, born: float) -> None:
+        self.features = ServerFeatures(holds=False)
+        self.clock, self.born = clock, born
+        self.asked: list[float] = []
+
+    def get_job(self, pid: str, *, hold: float = 0.0, max_bytes: int | None = None) -> object:
+        self.asked.append(round(self.clock.now - self.born, 6))
+        return {"pid": pid, "status": "success" if self.asked[-1] >= 0.2 else "running"}
+
+
+def test_a_submitted_job_waits_poll_start_and_a_job_from_its_pid_does_not(clock: Clock) -> None:
+    from qibo_client.jobs.job import Job
+
+    fresh = _PolledApi(clock, clock.now)
+    Job(fresh, "j1", submitted_at=waiting.now()).wait()  # type: ignore[arg-type]
+    assert fresh.asked[0] == pytest.approx(waiting.POLL_START)
+    assert len(fresh.asked) == 3
+
+    rebuilt = _PolledApi(clock, clock.now)
+    Job(rebuilt, "j1").wait()  # type: ignore[arg-type]  # as Job.from_pid builds it
+    assert rebuilt.asked[0] == 0.0  # client.get_job(pid).wait(): asked at once
+    assert len(rebuilt.asked) == 4

@@ -23,7 +23,7 @@ from qibo_client.errors import (
 from qibo_client.http.api import ServerApi
 from qibo_client.jobs.job import Job, JobStatus
 from qibo_client.jobs.progress import BatchProgress
-from qibo_client.jobs.waiting import Deadline, Step, wait_until
+from qibo_client.jobs.waiting import Deadline, Step, now, wait_until
 from qibo_client.protocol import EXTENSION_TAGS, MAX_BATCH_GET, MAX_BATCH_JOBS
 from qibo_client.settings import JobOptions
 
@@ -109,6 +109,7 @@ def _jobs_of(
     objects = _per_job(body, "jobs", len(pids))
     statuses = _per_job(body, "statuses", len(pids))
     jobs = []
+    submitted_at = now()
     for index, (pid, bits) in enumerate(zip(pids, nbits, strict=True)):
         pid = str(pid)
         record(pid)
@@ -119,7 +120,17 @@ def _jobs_of(
                 raise MalformedResponseError(f"The batch answer's jobs[{index}] is not {pid}")
         elif statuses is not None:
             data = {"pid": pid, "status": statuses[index]}
-        jobs.append(Job(api, pid, data, nbits=bits, nshots=nshots, progress=progress))
+        jobs.append(
+            Job(
+                api,
+                pid,
+                data,
+                nbits=bits,
+                nshots=nshots,
+                progress=progress,
+                submitted_at=submitted_at,
+            )
+        )
     logger.debug("Submitted %d jobs to %s in one batch", len(jobs), api.url)
     return jobs
 
@@ -200,7 +211,9 @@ def _wait_batched(
     def late() -> JobTimeoutError:
         return _batch_timeout(left, float(deadline.timeout or 0.0))
 
-    wait_until(step, deadline, api.features, late)
+    births = [job.submitted_at for job in pending if job.submitted_at is not None]
+    since = min(births) if len(births) == len(pending) else None  # the oldest, if all known
+    wait_until(step, deadline, api.features, late, since=since)
     return [job for job in left if not job.is_final] if unsupported else []
 
 

@@ -76,8 +76,12 @@ class Job:
         nshots: int | None = None,
         progress: bool = False,
         circuit: Any = None,
+        submitted_at: float | None = None,
     ) -> None:
         self.pid = pid
+        #: When this client submitted the job (:func:`qibo_client.waiting.now`); None for a job
+        #: rebuilt from its pid. A wait begun just after it polls first ``POLL_START`` later.
+        self.submitted_at = submitted_at
         self.api = api
         self.progress = progress
         #: The qibo Circuit this job runs, when it was submitted from one (for :meth:`result`).
@@ -199,7 +203,7 @@ class Job:
         def late() -> JobTimeoutError:
             return JobTimeoutError(pid=self.pid, timeout=float(timeout or 0.0))
 
-        wait_until(step, deadline, self.api.features, late)
+        wait_until(step, deadline, self.api.features, late, since=self.submitted_at)
         assert self._status is not None
         return self._status
 

@@ -10,10 +10,14 @@ whether anything changed.
 - A held request that comes back early with no news shows a server that ignores holds: that is
   learnt in :class:`~qibo_client.http.api.ServerFeatures`, and the wait falls back to polling.
 - Polling (a server that does not hold, such as TII's service) follows the schedule stated once
-  in :mod:`qibo_client.protocol`: a first look at once, then pauses from ``POLL_START`` growing
-  ``POLL_GROWTH`` times up to ``POLL_MAX``. A job is seen done within about 1.5x its life; a job
-  of 5 minutes costs ``POLL_REQUESTS_5_MIN`` polls, fewer than the official client at its fixed
-  ``OFFICIAL_POLL_SECONDS`` (the figures are in ``protocol``'s comment and tested).
+  in :mod:`qibo_client.protocol`: polls at 0, ``POLL_START``, and pauses growing ``POLL_GROWTH``
+  times up to ``POLL_MAX``, counted from the job's submission when the wait knows it
+  (``since``). A wait begun right after a submission skips the look at 0, which almost never
+  finds a job done and costs one request per job: its first look is ``POLL_START`` after the
+  submission. A wait on an old job (``client.get_job(pid).wait()``) looks at once. A job is
+  seen done within about 1.5x its life; a job of 5 minutes costs ``POLL_REQUESTS_5_MIN`` polls,
+  fewer than the official client at its fixed ``OFFICIAL_POLL_SECONDS`` (the figures are in
+  ``protocol``'s comment and tested).
 - A request answered early with no news is followed by a backoff pause, never by another at once.
 - The deadline is one instant, fixed when the wait starts, and it bounds each request of the wait
   too (:func:`qibo_client.http.deadline.capped`): a server that stops answering ends the wait with
@@ -92,6 +96,24 @@ class Deadline:
         return None if self._end is None else self._end + ANSWER_GRACE
 
 
+def now() -> float:
+    """The clock of every wait (``time.monotonic``): a Job notes its submission on it."""
+    return time.monotonic()
+
+
+def first_pause(since: float | None, features: ServerFeatures) -> float | None:
+    """How long a wait begun now sleeps before its first poll; None: it looks at once.
+
+    Only a server that does not hold, and only for a job submitted (at ``since``, on
+    :func:`now`'s clock) less than ``POLL_START`` ago: it is first asked ``POLL_START`` after
+    its submission, the schedule's second poll (the first, at 0, is skipped).
+    """
+    if since is None or features.holds is not False:
+        return None
+    left = since + POLL_START - time.monotonic()
+    return left if left > 0 else None
+
+
 def hold_for(deadline: Deadline, features: ServerFeatures) -> float:
     """How long the next request asks the server to hold: 0 for a server that does not."""
     if features.holds is False:
@@ -105,10 +127,21 @@ def wait_until(
     features: ServerFeatures,
     timeout_error: Callable[[], JobTimeoutError],
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
+    since: float | None = None,
 ) -> None:
-    """Call ``step(hold)`` until it reports done; raise ``timeout_error()`` past the deadline."""
+    """Call ``step(hold)`` until it reports done; raise ``timeout_error()`` past the deadline.
+
+    ``since``: when the job waited on was submitted (of several, the oldest), on :func:`now`'s
+    clock; None when unknown (a job rebuilt from its pid). See :func:`first_pause`. ``sleep``:
+    this module's ``time.sleep``, read on each call (so that a fake clock covers every wait).
+    """
+    sleep = sleep or time.sleep
     intervals = poll_intervals()
+    pause = first_pause(since, features)
+    if pause is not None:
+        next(intervals)  # the schedule goes on from its second poll
+        sleep(min(pause, deadline.remaining()))
     while True:
         hold = hold_for(deadline, features)
         sent = time.monotonic()
@@ -140,7 +173,9 @@ __all__ = [
     "POLL_START",
     "Deadline",
     "Step",
+    "first_pause",
     "hold_for",
+    "now",
     "poll_intervals",
     "wait_until",
 ]

@@ -99,6 +99,7 @@ def local_cluster(
     engine: str | None = None,
     templates_per_user: int = DEFAULT_TEMPLATES_PER_USER,
     qibolab: str | Iterable[str] | None = None,
+    stage_seconds: float = 0.0,
 ) -> Iterator[LocalCluster]:
     """Start the reference server on a free loopback port; stop it cleanly on exit.
 
@@ -109,13 +110,14 @@ def local_cluster(
     ``user@localhost`` is always created, with a fresh token each start. ``profile="tii"``
     serves only what TII's service is known to speak (:mod:`.profiles`), ``"tii-2026"`` that
     service as its 2026 clients read it.
-    ``user@localhost`` is always created, with a fresh token each start.
 
     ``dask`` runs the jobs on a Dask cluster instead of ``workers`` local processes: a scheduler
     address (``"tcp://127.0.0.1:8786"``), a ``distributed.Client`` or a cluster object such as
     ``distributed.LocalCluster`` (needs ``pip install "qibo-client[dask]"``). ``threads``: numba
     threads per job (default: cores divided by the jobs that run at once). ``engine``: the
     simulation engine of the simulators (``auto``, ``numpy``, ``qibojit``; see engines.py).
+    ``stage_seconds``: the least time a job shows each of queueing, pending, running and
+    postprocessing, so that it lives as long as on TII's service (see jobs/stages.py; 0: off).
 
     ``qibolab`` names qibolab platforms (``["dummy"]`` or ``"dummy,lab"``): each becomes a device
     of the same name, run one job at a time (needs the ``[hardware]`` extra; see platforms.py).
@@ -150,6 +152,7 @@ def local_cluster(
             dask=dask,
             threads=threads,
             templates_per_user=templates_per_user,
+            stage_seconds=stage_seconds,
         )
         app = create_app(config)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

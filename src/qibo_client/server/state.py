@@ -8,6 +8,7 @@ waiting for a job (``Prefer: wait``, ``?wait=``) reads the store again once the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -24,6 +25,7 @@ from qibo_client.protocol import (
 from qibo_client.server.accounts import AccountSpec, User
 from qibo_client.server.api.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
+from qibo_client.server.jobs import stages
 from qibo_client.server.jobs.engines import QIBOLAB
 from qibo_client.server.jobs.executors import make_executor
 from qibo_client.server.jobs.quotas import QuotaLimits
@@ -56,6 +58,10 @@ class ServerConfig:
     threads: int | None = None
     #: Templates kept per user, least recently used out.
     templates_per_user: int = DEFAULT_TEMPLATES_PER_USER
+    #: Least seconds a job shows each of queueing, pending, running and postprocessing (a job
+    #: that lives like one on TII's service, for benchmarks and tests; see :mod:`.jobs.stages`).
+    #: 0: off, jobs show their real progress only.
+    stage_seconds: float = 0.0
 
 
 class ServerState:
@@ -165,10 +171,13 @@ class ServerState:
         return count
 
     def live_status(self, row: sqlite3.Row) -> str:
-        """The stored status, or ``running`` while a worker has the job (never written)."""
+        """The stored status, or ``running`` while a worker has the job (never written); held
+        back to its timed stage where ``stage_seconds`` is set."""
         status: str = row["status"]
         if status not in TERMINAL_STATUSES and self.runner.is_running(row["pid"]):
-            return Status.RUNNING.value
+            status = Status.RUNNING.value
+        if self.config.stage_seconds:
+            return stages.staged(status, row["created_at"], self.config.stage_seconds)
         return status
 
     def shown_status(self, row: sqlite3.Row) -> tuple[str, int | None]:
@@ -176,16 +185,28 @@ class ServerState:
 
         The ``tii`` profile shows a job next in line as ``pending`` and a finished one as
         ``postprocessing`` the first time it is read after it ended, as the real service passes
-        through those states.
+        through those states. Where ``stage_seconds`` is set, the timed stages
+        (:mod:`.jobs.stages`) replace that first read.
         """
+        status, position = self._progress(row)
+        if self.config.stage_seconds:
+            shown = stages.staged(status, row["created_at"], self.config.stage_seconds)
+            return shown, position if shown == status else None
+        pid = row["pid"]
+        first_read = self.profile.official_shapes and pid not in self._postprocessed
+        if status in TERMINAL_STATUSES and first_read:
+            if len(self._postprocessed) > 100_000:  # a bound, for a server that runs for long
+                self._postprocessed.clear()
+            self._postprocessed.add(pid)
+            return Status.POSTPROCESSING.value, None
+        return status, position
+
+    def _progress(self, row: sqlite3.Row) -> tuple[str, int | None]:
+        """The job's real status (``pending`` next in line on the ``tii`` profiles) and queue
+        position."""
         status: str = row["status"]
         pid = row["pid"]
         if status in TERMINAL_STATUSES:
-            if self.profile.official_shapes and pid not in self._postprocessed:
-                if len(self._postprocessed) > 100_000:  # a bound, for a server that runs for long
-                    self._postprocessed.clear()
-                self._postprocessed.add(pid)
-                return Status.POSTPROCESSING.value, None
             return status, None
         if self.runner.is_running(pid):
             return Status.RUNNING.value, 0
@@ -224,7 +245,24 @@ class ServerState:
             if row is not None and row["status"] not in TERMINAL_STATUSES and remaining > 0:
                 await self.runner.wait(pid, remaining)
                 rows[index] = store.get_job(pid, user.id)
+        if self.config.stage_seconds:
+            await self._until_staged(rows, deadline)
         return rows
+
+    async def _until_staged(self, rows: list[sqlite3.Row | None], deadline: float) -> None:
+        """Hold a wait until its ended jobs have passed their timed stages (or the deadline):
+        a held request is answered when the job it shows ends, as without stages."""
+        left = max(
+            (
+                stages.time_left(row["created_at"], self.config.stage_seconds)
+                for row in rows
+                if row is not None and row["status"] in TERMINAL_STATUSES
+            ),
+            default=0.0,
+        )
+        pause = min(left + stages.SETTLE_SECONDS, deadline - time.monotonic())
+        if left > 0 and pause > 0:
+            await asyncio.sleep(pause)
 
 
 __all__ = ["QuotaLimits", "ServerConfig", "ServerState"]
