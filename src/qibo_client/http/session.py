@@ -43,8 +43,7 @@ import requests
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from qibo_client import __version__
-from qibo_client.config import (
+from qibo_client.errors import (
     MalformedResponseError,
     ServerUnreachableError,
     SubmissionUncertainError,
@@ -67,7 +66,7 @@ from qibo_client.http.retries import (
 )
 from qibo_client.http.watchdog import DeadlineAdapter
 from qibo_client.protocol import CLIENT_VERSION_HEADER, TOKEN_HEADER
-from qibo_client.versions import qibo_version
+from qibo_client.versions import __version__, qibo_version
 
 logger = logging.getLogger("qibo_client.http.session")
 
