@@ -29,6 +29,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="numba threads per job")
     parser.add_argument("--engine", default=None, help="engine of the simulators (numpy, ...)")
     parser.add_argument(
+        "--no-fast-lane",
+        action="store_true",
+        help="every job through the pool (or Dask), as before issue 21; the lane is on by default, "
+        "as in qibo-client serve",
+    )
+    parser.add_argument(
         "--dask-local",
         type=int,
         default=0,
@@ -54,7 +60,13 @@ def main() -> None:
                 )
             )
         cluster = stack.enter_context(
-            local_cluster(workers=args.workers, threads=args.threads, engine=args.engine, dask=dask)
+            local_cluster(
+                workers=args.workers,
+                threads=args.threads,
+                engine=args.engine,
+                dask=dask,
+                fast_lane=not args.no_fast_lane,
+            )
         )
         sys.stdout.write(MARK + json.dumps({"url": cluster.url, "token": cluster.token}) + "\n")
         sys.stdout.flush()

@@ -35,6 +35,11 @@ class _Op(Protocol):
     def qubits(self) -> tuple[int, ...]: ...
 
 
+#: A simulator's fast-lane bound (qubits x gates x shots): a Bell pair at 1000 shots is 4,000, a
+#: 4-qubit, 20-gate variational step 80,000; B2's 5-qubit, 70-gate circuits (350,000) keep the pool.
+DEFAULT_LANE_COST = 100_000
+
+
 @dataclass(frozen=True)
 class Device:
     """A partition of the cluster: its limits and, for hardware, its gates and wiring."""
@@ -53,6 +58,8 @@ class Device:
     max_density_qubits: int = MAX_DENSITY_QUBITS
     #: the simulation engine (engines.ENGINES); "auto": qibojit when installed, else numpy.
     engine: str = engines.AUTO
+    #: the largest qubits x gates x shots simulated in the server's fast lane (lane.py); 0: none.
+    lane_cost: int = DEFAULT_LANE_COST
 
     def check_nshots(self, nshots: Any) -> int:
         """Return the number of shots to run, or raise ValueError saying what is wrong."""
@@ -210,6 +217,7 @@ SIM_GPU = Device(
     max_qubits=30,
     max_shots=1_000_000,
     engine=engines.QIBOJIT_CUPY,
+    lane_cost=0,  # the server process does not touch the GPU
 )
 
 HW5 = Device(
@@ -222,6 +230,7 @@ HW5 = Device(
     # qibo 0.3.6's NativeGates.default(): I|Z|RZ|M|GPI2|CZ.
     natives=frozenset({"I", "Z", "RZ", "GPI2", "CZ", "M"}),
     edges=_line(5),
+    lane_cost=0,  # qibo's transpiler (routing, unrolling) is no tiny job
 )
 
 

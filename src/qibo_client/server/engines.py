@@ -131,11 +131,30 @@ def activate(name: str) -> str:
     return engine
 
 
-def warm(name: str = AUTO) -> str:
-    """Set the engine and run one small circuit through each kind of kernel a job uses."""
+def own_backend(name: str, threads: int | None = None) -> tuple[str, Any]:
+    """A qibo backend object of its own for engine ``name`` (and the engine it resolved to),
+    never qibo's global one: the fast lane runs in the server process, which may be a user's
+    own (``local_cluster``), whose global backend is theirs. ``threads`` is set for the calling
+    thread (numba keeps it per thread)."""
+    from qibo.backends import construct_backend
+
+    engine = resolve(name)
+    quiet_qibo()
+    backend = construct_backend(**_BACKENDS[engine])
+    if threads is not None and engine == QIBOJIT:
+        backend.set_threads(threads)
+    return engine, backend
+
+
+def warm(name: str = AUTO, backend: Any = None) -> str:
+    """Set the engine (or use ``backend``, from :func:`own_backend`) and run one small circuit
+    through each kind of kernel a job uses."""
     from qibo import Circuit, gates
 
-    engine = activate(name)
+    if backend is None:
+        engine = activate(name)
+    else:
+        engine = resolve(name)
     circuit = Circuit(3)
     for gate in (
         gates.H(0),
@@ -157,6 +176,6 @@ def warm(name: str = AUTO) -> str:
         gates.M(0, 1, 2),
     ):
         circuit.add(gate)
-    result = circuit(nshots=1)
+    result = circuit(nshots=1) if backend is None else backend.execute_circuit(circuit, None, 1)
     result.probabilities(qubits=(0, 1))
     return engine

@@ -98,6 +98,7 @@ def local_cluster(
     threads: int | None = None,
     engine: str | None = None,
     templates_per_user: int = DEFAULT_TEMPLATES_PER_USER,
+    fast_lane: bool = False,
 ) -> Iterator[LocalCluster]:
     """Start the reference server on a free loopback port; stop it cleanly on exit.
 
@@ -115,6 +116,9 @@ def local_cluster(
     ``distributed.LocalCluster`` (needs ``pip install "qibo-client[dask]"``). ``threads``: numba
     threads per job (default: cores divided by the jobs that run at once). ``engine``: the
     simulation engine of the simulators (``auto``, ``numpy``, ``qibojit``; see engines.py).
+    ``fast_lane``: simulate tiny jobs in this process, on a thread of the server (lane.py); off
+    by default here, as this process is the caller's (each lane job seeds numpy's global
+    generator), on in ``qibo-client serve``.
     """
     import uvicorn
 
@@ -142,6 +146,7 @@ def local_cluster(
             dask=dask,
             threads=threads,
             templates_per_user=templates_per_user,
+            fast_lane=fast_lane,
         )
         app = create_app(config)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

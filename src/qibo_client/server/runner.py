@@ -14,9 +14,15 @@ Why this shape:
   once; a job that kills a worker twice ends in ``error``. A cluster that goes away (a Dask
   scheduler) gives its jobs back to the queue, uncounted. Only the current attempt of a job may
   write its end, so nothing is recorded twice.
-- The HTTP process never imports qibo: the worker (:mod:`.worker`) receives the parsed program (a
-  small frozen dataclass) and builds, seeds and runs the qibo circuit itself, on the engine its
-  device names (:mod:`.engines`).
+- **Tiny jobs take the fast lane** (:mod:`.lane`, when the server has one): the job at the head
+  of the queue runs on the lane's thread in this process when its cost is known tiny and the lane
+  has room, else it goes to the executor as any job; the queue's order is the same either way.
+- **One job ahead per slot** where the executor says so (``capacity()``: Dask, whose own round
+  trip between two jobs would leave a worker idle): a job handed out beyond the executor's
+  ``slots()`` is shown queued, first in line, and the jobs still here after it.
+- Without a lane, the HTTP process never imports qibo: the worker (:mod:`.worker`) receives the
+  parsed program (a small frozen dataclass) and builds, seeds and runs the qibo circuit itself, on
+  the engine its device names (:mod:`.engines`).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from qibo_client.server.worker import Outcome, Task
 
 if TYPE_CHECKING:
     from qibo_client.server.executors import Executor
+    from qibo_client.server.lane import FastLane
 
 logger = logging.getLogger("qibo_client.server.runner")
 
@@ -77,6 +84,7 @@ class Runner:
         workers: int,
         on_outcome: Callable[[Outcome], None],
         executor: Executor | None = None,
+        lane: FastLane | None = None,
     ) -> None:
         if executor is None:
             from qibo_client.server.executors.pool import PoolExecutor
@@ -84,9 +92,13 @@ class Runner:
             executor = PoolExecutor(workers)
         self.workers = workers
         self._executor = executor
+        self._lane = lane
         self._on_outcome = on_outcome
         self._queue: OrderedDict[str, Task] = OrderedDict()
+        #: Every job in flight (the executor's and the lane's), and of those the executor's, in
+        #: the order they were handed out (the first ``slots()`` run, the rest wait ahead).
         self._running: dict[str, asyncio.Future[Outcome]] = {}
+        self._handed: OrderedDict[str, None] = OrderedDict()
         self._started: dict[str, float] = {}
         self._cancelled: set[str] = set()
         self._crashes: dict[str, int] = {}
@@ -97,14 +109,20 @@ class Runner:
     # lifecycle
 
     async def start(self) -> None:
-        """Start the executor (workers warm, cluster reached), then run what is queued."""
-        await self._executor.start(self._pump)
+        """Start the executor (workers warm, cluster reached) and the lane, then run what is
+        queued."""
+        if self._lane is None:
+            await self._executor.start(self._pump)
+        else:
+            await asyncio.gather(self._executor.start(self._pump), self._lane.start())
         self._pump()
 
     def shutdown(self) -> None:
         """Stop the executor. Jobs still queued or running stay unfinished in the store."""
         self._closed = True
         self._executor.shutdown()
+        if self._lane is not None:
+            self._lane.shutdown()
         for event in self._waiters.values():
             event.set()
 
@@ -118,33 +136,50 @@ class Runner:
         """Forget a job: drop it from the queue, or discard its result when it comes back."""
         if self._queue.pop(pid, None) is None and pid in self._running:
             self._cancelled.add(pid)
-            self._executor.cancel(self._running[pid])
+            if pid in self._handed:  # a lane job is tiny: its result is dropped when it comes
+                self._executor.cancel(self._running[pid])
         self._wake(pid)
 
     def is_running(self, pid: str) -> bool:
-        return pid in self._running
+        """In the lane, or handed to the executor within its slots (not waiting ahead)."""
+        return pid in self._running and self._ahead_position(pid) is None
+
+    def _ahead_position(self, pid: str) -> int | None:
+        """The place of a job handed to the executor beyond its slots (None: not such a job)."""
+        if pid not in self._handed:
+            return None
+        slots = self._executor.slots()
+        for index, handed in enumerate(self._handed):
+            if handed == pid:
+                return None if index < slots else index - slots + 1
+        return None
 
     def is_pending(self, pid: str) -> bool:
         """Queued or running here: its end is still to come (and will wake :meth:`wait`)."""
         return pid in self._queue or pid in self._running
 
     def position(self, pid: str) -> int | None:
-        """1 for the next job to start; None if not queued (running or unknown)."""
+        """1 for the next job to start; None if not queued (running or unknown). Jobs handed to
+        the executor ahead of a free slot come first."""
+        ahead = self._ahead_position(pid)
+        if ahead is not None:
+            return ahead
+        waiting_ahead = max(0, len(self._handed) - self._executor.slots())
         for index, queued in enumerate(self._queue):
             if queued == pid:
-                return index + 1
+                return waiting_ahead + index + 1
         return None
 
     def start_seconds(self, position: int | None) -> float | None:
         """Estimated seconds until the queued job at ``position`` starts (:func:`start_estimate`,
         with the recent average runtime)."""
         now = time.perf_counter()
-        elapsed = [now - self._started.get(pid, now) for pid in self._running]
+        elapsed = [now - self._started.get(pid, now) for pid in self._handed if self.is_running(pid)]
         return start_estimate(elapsed, self._executor.slots(), self._avg_runtime, position or 1)
 
     def etd_seconds(self, pid: str, position: int | None) -> float | None:
         """Estimated seconds until the job ends (None: it cannot run, there are no workers)."""
-        if pid in self._running:
+        if self.is_running(pid):
             elapsed = time.perf_counter() - self._started.get(pid, time.perf_counter())
             return round(max(0.0, time_left(elapsed, self._avg_runtime)), 3)
         start = self.start_seconds(position)
@@ -169,10 +204,18 @@ class Runner:
             event.set()
 
     def _pump(self) -> None:
-        """Hand queued jobs to the executor, oldest first, while it has free slots."""
-        while not self._closed and self._queue and len(self._running) < self._executor.slots():
-            pid, task = self._queue.popitem(last=False)
-            future = self._executor.submit(task)
+        """Hand queued jobs out, oldest first: a tiny one to the lane while it has room, any to
+        the executor while it has capacity; stop at the first job that has nowhere to go."""
+        while not self._closed and self._queue:
+            pid, task = next(iter(self._queue.items()))
+            if self._lane is not None and self._lane.takes(task):
+                future = self._lane.submit(task)
+            elif len(self._handed) < self._executor.capacity():
+                future = self._executor.submit(task)
+                self._handed[pid] = None
+            else:
+                break
+            del self._queue[pid]
             self._running[pid] = future
             started = self._started[pid] = time.perf_counter()
             future.add_done_callback(functools.partial(self._done, task, started))
@@ -181,6 +224,7 @@ class Runner:
         if self._running.get(task.pid) is not done:
             return  # not the job's current attempt: it cannot write the job's end
         del self._running[task.pid]
+        self._handed.pop(task.pid, None)
         self._started.pop(task.pid, None)
         if self._closed:
             return

@@ -25,6 +25,7 @@ from qibo_client.server.accounts import AccountSpec, User, digests_match, token_
 from qibo_client.server.checks import parse_circuit
 from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
 from qibo_client.server.executors import make_executor
+from qibo_client.server.lane import FastLane
 from qibo_client.server.profiles import DEFAULT, Profile
 from qibo_client.server.runner import Runner
 from qibo_client.server.store import Store
@@ -63,6 +64,11 @@ class ServerConfig:
     threads: int | None = None
     #: Templates kept per user, least recently used out.
     templates_per_user: int = DEFAULT_TEMPLATES_PER_USER
+    #: Simulate tiny jobs in the server process (lane.py) beside the pool or Dask. On for
+    #: ``qibo-client serve``; ``local_cluster`` turns it off unless asked, as the process is the
+    #: user's own (the lane seeds numpy's global generator). Never without workers or Dask:
+    #: ``workers=0`` means no job runs.
+    fast_lane: bool = True
 
 
 class ServerState:
@@ -101,9 +107,15 @@ class ServerState:
                 threads=config.threads,
                 engine=next(iter(config.devices)).engine,
             )
-            self.runner = Runner(config.workers, self.record, executor)
+            self.runner = Runner(config.workers, self.record, executor, self._lane_for(config))
         else:
             self.runner = make_runner(config.workers, self.record)
+
+    @staticmethod
+    def _lane_for(config: ServerConfig) -> FastLane | None:
+        if not config.fast_lane or (config.workers <= 0 and config.dask is None):
+            return None
+        return FastLane(next(iter(config.devices)).engine)
 
     def add_user(self, spec: AccountSpec) -> None:
         """Create (or update) a user while serving."""

@@ -73,13 +73,12 @@ def job_seed_of(pid: str, seed: int | None) -> int:
     return int.from_bytes(hashlib.sha256(pid.encode()).digest()[:4], "big")
 
 
-def _seed(seed: int) -> None:
+def _seed(seed: int, backend: Any) -> None:
     """Seed everything a simulation draws from: numpy's global generator and qibo's backend."""
     import numpy as np
-    import qibo
 
     np.random.seed(seed)
-    qibo.get_backend().set_seed(seed)
+    backend.set_seed(seed)
 
 
 def transpile(circuit: Any, device: Device) -> Any:
@@ -132,19 +131,29 @@ def _counts(result: Any, nshots: int, seed: int) -> dict[str, int]:
     return {format(int(index), width): int(draws[index]) for index in np.flatnonzero(draws)}
 
 
-def run_task(task: Task) -> Outcome:
-    """Build, (transpile,) simulate and count one job. Never raises for the circuit's faults."""
+def run_task(task: Task, backend: Any = None, engine: str | None = None) -> Outcome:
+    """Build, (transpile,) simulate and count one job. Never raises for the circuit's faults.
+
+    Runs on the device's engine made qibo's global backend (a worker process), or on
+    ``backend``, a backend object of engine ``engine`` (the server's fast lane, :mod:`.lane`,
+    which must leave the process's global backend alone). Either way the circuit goes to the
+    backend's ``execute_circuit`` (what ``circuit()`` does after qibo's default transpiler,
+    which changes nothing on a simulator backend), so both give the same counts for a seed.
+    """
     started = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    engine = None
     try:
-        engine = engines.activate(task.device.engine)  # before seeding: the seed is the backend's
+        if backend is None:
+            import qibo
+
+            engine = engines.activate(task.device.engine)  # before seeding: it seeds the backend
+            backend = qibo.get_backend()
         seed = job_seed_of(task.pid, task.seed)
-        _seed(seed)
+        _seed(seed, backend)
         circuit = task.program.to_circuit()
         if task.device.hardware_type == "hardware" and not task.verbatim:
             circuit = transpile(circuit, task.device)
-        result = circuit(task.program.qibo_initial_state(), nshots=task.nshots)
+        result = backend.execute_circuit(circuit, task.program.qibo_initial_state(), task.nshots)
         counts = _counts(result, task.nshots, seed)
     except Exception as err:
         logger.debug("job %s failed", task.pid, exc_info=True)
