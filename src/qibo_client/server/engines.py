@@ -151,10 +151,7 @@ def warm(name: str = AUTO, backend: Any = None) -> str:
     through each kind of kernel a job uses."""
     from qibo import Circuit, gates
 
-    if backend is None:
-        engine = activate(name)
-    else:
-        engine = resolve(name)
+    engine = activate(name) if backend is None else resolve(name)
     circuit = Circuit(3)
     for gate in (
         gates.H(0),

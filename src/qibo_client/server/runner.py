@@ -174,7 +174,8 @@ class Runner:
         """Estimated seconds until the queued job at ``position`` starts (:func:`start_estimate`,
         with the recent average runtime)."""
         now = time.perf_counter()
-        elapsed = [now - self._started.get(pid, now) for pid in self._handed if self.is_running(pid)]
+        running = [pid for pid in self._handed if self.is_running(pid)]
+        elapsed = [now - self._started.get(pid, now) for pid in running]
         return start_estimate(elapsed, self._executor.slots(), self._avg_runtime, position or 1)
 
     def etd_seconds(self, pid: str, position: int | None) -> float | None:
