@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -60,7 +59,9 @@ def test_a_job_is_tiny_by_qubits_gates_and_shots_within_its_device() -> None:
     assert not is_tiny(replace(bell, nshots=SIM.lane_cost))  # the same circuit, many shots
     assert not is_tiny(replace(bell, device=HW5))  # hardware transpiles: never tiny
     wide = Task("w", parse_qasm(qasm(LANE_MAX_QUBITS + 1, "h q[0];\n")), 1, SIM, False)
-    assert job_cost(wide) is not None and job_cost(wide) <= SIM.lane_cost  # type: ignore[operator]
+    wide_cost = job_cost(wide)
+    assert wide_cost is not None
+    assert wide_cost <= SIM.lane_cost
     assert not is_tiny(wide)  # the qubit cap holds whatever the product says
     noisy = noisy_task("n")
     assert job_cost(noisy) == 2 * 2 * len(noisy.program.ops) * 500  # a density matrix
@@ -156,15 +157,16 @@ def test_a_cancelled_tiny_job_never_runs() -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "cluster.sqlite3"
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "cluster.sqlite3"
 
 
 def test_tiny_jobs_run_in_the_server_and_big_ones_in_the_pool(db: Path) -> None:
     big = qasm(6, "".join(f"h q[{q % 6}];\ncx q[{q % 6}],q[{(q + 1) % 6}];\n" for q in range(30)))
     with local_cluster(workers=1, db_path=db, fast_lane=True) as cluster:
         lane = cluster.state.runner._lane
-        assert lane is not None and lane.ready()
+        assert lane is not None
+        assert lane.ready()
         session = session_for(cluster.url, cluster.token)
         answers = []
         for circuit in (BELL, big):
