@@ -112,11 +112,20 @@ def configure(threads: int | None) -> None:
     _settings["threads"] = threads
 
 
-def activate(name: str) -> str:
+#: A job narrower than this runs on one numba thread, whatever the worker's setting: a gate on
+#: fewer than 2**14 amplitudes takes microseconds, less than waking a sleeping OpenMP thread
+#: (passive waiting, :func:`configure`). Measured (issue 21): a Bell job on ``qibo-client serve``'s
+#: default of one worker with two threads took 0.5 ms longer end to end, on a loaded machine,
+#: than with ``--threads 1`` or numpy, which was the last round's B1 regression.
+PARALLEL_MIN_QUBITS = 14
+
+
+def activate(name: str, nqubits: int | None = None) -> str:
     """Make ``name`` qibo's backend in this process (if not already) and return the engine used.
 
     Called before every job: switching costs a few milliseconds only when the engine changes,
-    and the thread count is set again because numba keeps it per calling thread.
+    and the thread count is set again because numba keeps it per calling thread (one thread for
+    a job of fewer than :data:`PARALLEL_MIN_QUBITS` qubits).
     """
     import qibo
 
@@ -125,9 +134,16 @@ def activate(name: str) -> str:
         quiet_qibo()
         qibo.set_backend(**_BACKENDS[engine])
         _settings["active"] = engine
-    threads = _settings["threads"]
-    if threads is not None and engine == QIBOJIT:
-        qibo.set_threads(threads)
+    if engine == QIBOJIT:
+        narrow = nqubits is not None and nqubits < PARALLEL_MIN_QUBITS
+        threads = 1 if narrow else _settings["threads"]
+        if threads is None and _settings.get("narrowed"):
+            import numba
+
+            threads = numba.config.NUMBA_NUM_THREADS  # numba's own default, back
+        if threads is not None:
+            qibo.set_threads(threads)
+        _settings["narrowed"] = narrow
     return engine
 
 

@@ -146,7 +146,8 @@ def run_task(task: Task, backend: Any = None, engine: str | None = None) -> Outc
         if backend is None:
             import qibo
 
-            engine = engines.activate(task.device.engine)  # before seeding: it seeds the backend
+            width = getattr(task.program, "nqubits", None)
+            engine = engines.activate(task.device.engine, width)  # before seeding the backend
             backend = qibo.get_backend()
         seed = job_seed_of(task.pid, task.seed)
         _seed(seed, backend)
