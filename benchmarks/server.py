@@ -30,6 +30,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="numba threads per job")
     parser.add_argument("--engine", default=None, help="engine of the simulators (numpy, ...)")
     parser.add_argument(
+        "--no-fast-lane",
+        action="store_true",
+        help="every job through the pool (or Dask), as before issue 21; the lane is on by default, "
+        "as in qibo-client serve",
+    )
+    parser.add_argument(
         "--dask-local",
         type=int,
         default=0,
@@ -74,6 +80,7 @@ def main() -> None:
                 dask=dask,
                 profile=args.profile,
                 stage_seconds=args.stage_seconds,
+                fast_lane=not args.no_fast_lane,
             )
         )
         sys.stdout.write(MARK + json.dumps({"url": cluster.url, "token": cluster.token}) + "\n")

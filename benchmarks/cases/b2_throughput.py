@@ -4,7 +4,7 @@
 ``backend.execute_circuits``, which submits them all and then waits for them together. The
 server's own execution time is the sum of the jobs' ``runtime`` fields (seconds each worker spent
 on the job) divided by the number of workers: the wall time of a perfect client that kept every
-worker busy. Target: that ideal / our measured wall time at least 80%.
+worker busy. Target: that ideal / our measured wall time at least ``TARGET`` (issue 21: 60%).
 
 Side by side: the local numpy backend's ``execute_circuits`` on the same circuits, and the
 official client running them one by one in a loop (fewer circuits: its per-job wait makes 500 take
@@ -20,7 +20,7 @@ from common import CaseResult, Context, ms
 
 CASE = "B2"
 WHAT = "throughput"
-TARGET = 0.80
+TARGET = 0.60
 NSHOTS = 1000
 
 
@@ -50,7 +50,9 @@ def run(ctx: Context) -> CaseResult:
     local_wall = time.perf_counter() - start
     assert all(sum(r.frequencies().values()) == NSHOTS for r in local)
 
-    qibo.set_backend("qibo-client", url=ctx.url, token=ctx.token)
+    # Whole circuits: 500 distinct structures are no case for templates, and with templates on
+    # the batch POST is refused (409 unknown_template) on a603556 (issue 21's report).
+    qibo.set_backend("qibo-client", url=ctx.url, token=ctx.token, templates=False)
     try:
         backend = qibo.get_backend()
         client = backend.client
@@ -97,7 +99,7 @@ def run(ctx: Context) -> CaseResult:
         CASE,
         WHAT,
         figure=figure,
-        target=">= 80% of what the workers can execute",
+        target=f">= {TARGET:.0%} of what the workers can execute",
         met=ratio >= TARGET,
         data=data,
         notes=notes,

@@ -180,16 +180,16 @@ def test_jobs_run_on_the_dask_workers_with_their_engine(
 def test_the_queue_stays_ours_and_a_cancel_reaches_the_dask_task(
     dask_cluster: Any, dask_client: Any, tmp_path: Path
 ) -> None:
+    """Two worker threads: two jobs run, one waits ahead in Dask per thread (first in line), the
+    rest wait in our queue; a cancel of a running or a waiting-ahead job reaches the scheduler."""
     fifos = [str(tmp_path / name) for name in ("a", "b")]
     for fifo in fifos:
         os.mkfifo(fifo)
     record = Recorder()
 
-    def held_keys() -> list[str]:
+    def keys(part: str) -> list[str]:
         return dask_client.run_on_scheduler(
-            lambda dask_scheduler: [
-                str(key) for key in dask_scheduler.tasks if "held-a" in str(key)
-            ]
+            lambda dask_scheduler: [str(key) for key in dask_scheduler.tasks if part in str(key)]
         )
 
     async def scenario() -> None:
@@ -198,27 +198,35 @@ def test_the_queue_stays_ours_and_a_cancel_reaches_the_dask_task(
         try:
             runner.submit(Task("held-a", Gate(fifos[0]), 10, SIM, False))
             runner.submit(Task("held-b", Gate(fifos[1]), 10, SIM, False))
-            runner.submit(bell("after"))
-            # Two worker threads: two jobs in Dask, the third waits in our queue, first in line.
+            for pid in ("ahead-1", "ahead-2", "queued"):
+                runner.submit(bell(pid))
             assert runner.is_running("held-a")
             assert runner.is_running("held-b")
-            assert runner.position("after") == 1
+            assert not runner.is_running("ahead-1")
+            positions = [runner.position(pid) for pid in ("ahead-1", "ahead-2", "queued")]
+            assert positions == [1, 2, 3]
             clock = asyncio.get_running_loop().time
             deadline = clock() + DEADLINE
-            while not await asyncio.to_thread(held_keys):  # the submission reaches the scheduler
-                assert clock() < deadline, "the Dask task never reached the scheduler"
+            while not await asyncio.to_thread(keys, "ahead-2"):  # the jobs ahead are in Dask
+                assert clock() < deadline, "the jobs ahead never reached the scheduler"
+            assert not await asyncio.to_thread(keys, "queued")  # and the rest are not
             runner.cancel("held-a")
-            while await asyncio.to_thread(held_keys):  # and the cancel makes it forget the task
-                assert clock() < deadline, "the Dask task stayed"
+            runner.cancel("ahead-1")
+            while await asyncio.to_thread(keys, "held-a") or await asyncio.to_thread(
+                keys, "ahead-1"
+            ):  # the cancels make it forget both tasks
+                assert clock() < deadline, "a cancelled Dask task stayed"
             assert not runner.is_running("held-a")
+            # The cancels made room: the last job went to Dask too, first in line now.
+            assert runner.position("queued") == 1
             for fifo in fifos:
                 await asyncio.to_thread(open_gate, fifo)
-            await record.until(lambda: {"held-b", "after"} <= {o.pid for o in record.outcomes})
+            await record.until(lambda: len(record.outcomes) == 3)
         finally:
             runner.shutdown()
 
     asyncio.run(scenario())
-    assert sorted(outcome.pid for outcome in record.outcomes) == ["after", "held-b"]
+    assert sorted(outcome.pid for outcome in record.outcomes) == ["ahead-2", "held-b", "queued"]
     assert all(outcome.ok for outcome in record.outcomes)
 
 

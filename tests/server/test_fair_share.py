@@ -78,6 +78,9 @@ def test_the_runner_takes_jobs_in_the_order_positions_promise() -> None:
         def slots(self) -> int:
             return 1
 
+        def capacity(self) -> int:
+            return 1
+
         def submit(self, task: Task) -> asyncio.Future[Outcome]:
             started.append(task.pid)
             future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()

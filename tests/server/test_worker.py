@@ -16,6 +16,7 @@ from server_helpers import Api, qasm
 from qibo_client.server import LocalCluster
 from qibo_client.server.circuits.qasm_parser import parse_qasm
 from qibo_client.server.devices import HW5, SIM
+from qibo_client.server.jobs import engines
 from qibo_client.server.jobs.worker import Task, job_seed_of, run_task, transpile
 
 #: Four qubits in uniform superposition: 16 outcomes, so two different draws of 2000 shots agree
@@ -108,3 +109,23 @@ def test_seeded_jobs_replay_through_the_server(cluster: LocalCluster, api: Api) 
     first = post_seeded(session, cluster.url, 20261124)
     assert post_seeded(session, cluster.url, 20261124) == first
     assert post_seeded(session, cluster.url, 20261125) != first
+
+
+def test_a_narrow_job_runs_on_one_numba_thread_and_a_wide_one_on_the_workers() -> None:
+    """Waking a second OpenMP thread costs more than a narrow state's gates (the last round's B1
+    regression): below PARALLEL_MIN_QUBITS a job runs on one thread, above on the worker's."""
+    if not engines.qibojit_installed():
+        pytest.skip("qibojit is not installed")
+    import numba
+
+    wide_threads = min(2, numba.config.NUMBA_NUM_THREADS)
+    before = engines._settings["threads"]
+    engines.configure(wide_threads)
+    try:
+        counts(Task("narrow", parse_qasm(SPREAD), 100, SIM, False))
+        assert numba.get_num_threads() == 1
+        wide = qasm(engines.PARALLEL_MIN_QUBITS, "h q[0];\n", measured=1)
+        counts(Task("wide", parse_qasm(wide), 100, SIM, False))
+        assert numba.get_num_threads() == wide_threads
+    finally:
+        engines.configure(before)

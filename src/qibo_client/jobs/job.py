@@ -79,7 +79,7 @@ class Job:
         submitted_at: float | None = None,
     ) -> None:
         self.pid = pid
-        #: When this client submitted the job (:func:`qibo_client.waiting.now`); None for a job
+        #: When this client submitted the job (:func:`qibo_client.jobs.waiting.now`); None for a job
         #: rebuilt from its pid. A wait begun just after it polls first ``POLL_START`` later.
         self.submitted_at = submitted_at
         self.api = api

@@ -37,6 +37,11 @@ class _Op(Protocol):
     def qubits(self) -> tuple[int, ...]: ...
 
 
+#: A simulator's fast-lane bound (qubits x gates x shots): a Bell pair at 1000 shots is 4,000, a
+#: 4-qubit, 20-gate variational step 80,000; B2's 5-qubit, 70-gate circuits (350,000) keep the pool.
+DEFAULT_LANE_COST = 100_000
+
+
 @dataclass(frozen=True)
 class Device:
     """A partition of the cluster: its limits and, for hardware, its gates and wiring."""
@@ -62,6 +67,8 @@ class Device:
     #: the two-qubit natives calibrated on each coupling, each way (``(control, target)``), as
     #: ``((pair, gates), ...)``; None: every two-qubit native works on every coupling.
     pair_natives: tuple[tuple[tuple[int, int], frozenset[str]], ...] | None = None
+    #: the largest qubits x gates x shots simulated in the server's fast lane (lane.py); 0: none.
+    lane_cost: int = DEFAULT_LANE_COST
 
     def check_nshots(self, nshots: Any) -> int:
         """Return the number of shots to run, or raise ValueError saying what is wrong."""
@@ -286,6 +293,7 @@ SIM_GPU = Device(
     max_qubits=30,
     max_shots=1_000_000,
     engine=engines.QIBOJIT_CUPY,
+    lane_cost=0,  # the server process does not touch the GPU
 )
 
 HW5 = Device(
@@ -298,6 +306,7 @@ HW5 = Device(
     # qibo 0.3.6's NativeGates.default(): I|Z|RZ|M|GPI2|CZ.
     natives=frozenset({"I", "Z", "RZ", "GPI2", "CZ", "M"}),
     edges=_line(5),
+    lane_cost=0,  # qibo's transpiler (routing, unrolling) is no tiny job
 )
 
 

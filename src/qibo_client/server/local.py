@@ -100,6 +100,7 @@ def local_cluster(
     templates_per_user: int = DEFAULT_TEMPLATES_PER_USER,
     qibolab: str | Iterable[str] | None = None,
     stage_seconds: float = 0.0,
+    fast_lane: bool = False,
 ) -> Iterator[LocalCluster]:
     """Start the reference server on a free loopback port; stop it cleanly on exit.
 
@@ -121,6 +122,9 @@ def local_cluster(
 
     ``qibolab`` names qibolab platforms (``["dummy"]`` or ``"dummy,lab"``): each becomes a device
     of the same name, run one job at a time (needs the ``[hardware]`` extra; see platforms.py).
+    ``fast_lane``: simulate tiny jobs in this process, on a thread of the server (lane.py); off
+    by default here, as this process is the caller's (each lane job seeds numpy's global
+    generator), on in ``qibo-client serve``.
     """
     import uvicorn
 
@@ -153,6 +157,7 @@ def local_cluster(
             threads=threads,
             templates_per_user=templates_per_user,
             stage_seconds=stage_seconds,
+            fast_lane=fast_lane,
         )
         app = create_app(config)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

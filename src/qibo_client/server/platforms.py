@@ -131,6 +131,7 @@ def device_of(name: str, platform: Any) -> Device:
         engine=engines.QIBOLAB,
         qubit_names=qubit_names,
         pair_natives=tuple(sorted(ordered.items())),
+        lane_cost=0,  # a chip is never simulated in the server's fast lane
     )
 
 

@@ -28,6 +28,7 @@ from qibo_client.server.devices import DEFAULT_DEVICES, DeviceTable
 from qibo_client.server.jobs import stages
 from qibo_client.server.jobs.engines import QIBOLAB
 from qibo_client.server.jobs.executors import make_executor
+from qibo_client.server.jobs.lane import FastLane
 from qibo_client.server.jobs.quotas import QuotaLimits
 from qibo_client.server.jobs.runner import Runner
 from qibo_client.server.jobs.runner_group import RunnerGroup, platform_runner
@@ -62,6 +63,11 @@ class ServerConfig:
     #: that lives like one on TII's service, for benchmarks and tests; see :mod:`.jobs.stages`).
     #: 0: off, jobs show their real progress only.
     stage_seconds: float = 0.0
+    #: Simulate tiny jobs in the server process (lane.py) beside the pool or Dask. On for
+    #: ``qibo-client serve``; ``local_cluster`` turns it off unless asked, as the process is the
+    #: user's own (the lane seeds numpy's global generator). Never without workers or Dask:
+    #: ``workers=0`` means no job runs.
+    fast_lane: bool = True
 
 
 class ServerState:
@@ -103,7 +109,7 @@ class ServerState:
                 threads=config.threads,
                 engine=next(iter(config.devices)).engine,
             )
-            self.runner = Runner(config.workers, self.record, executor)
+            self.runner = Runner(config.workers, self.record, executor, self._lane_for(config))
         else:
             self.runner = make_runner(config.workers, self.record)
         platforms = [device.name for device in config.devices if device.engine == QIBOLAB]
@@ -112,6 +118,12 @@ class ServerState:
                 self.runner,
                 {name: platform_runner(config.workers, self.record) for name in platforms},
             )
+
+    @staticmethod
+    def _lane_for(config: ServerConfig) -> FastLane | None:
+        if not config.fast_lane or (config.workers <= 0 and config.dask is None):
+            return None
+        return FastLane(next(iter(config.devices)).engine)
 
     def add_user(self, spec: AccountSpec) -> None:
         """Create (or update) a user while serving."""

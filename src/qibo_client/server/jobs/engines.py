@@ -116,30 +116,64 @@ def configure(threads: int | None) -> None:
     _settings["threads"] = threads
 
 
-def activate(name: str) -> str:
+#: A job narrower than this runs on one numba thread, whatever the worker's setting: a gate on
+#: fewer than 2**14 amplitudes takes microseconds, less than waking a sleeping OpenMP thread
+#: (passive waiting, :func:`configure`). Measured (issue 21): a Bell job on ``qibo-client serve``'s
+#: default of one worker with two threads took 0.5 ms longer end to end, on a loaded machine,
+#: than with ``--threads 1`` or numpy, which was the last round's B1 regression.
+PARALLEL_MIN_QUBITS = 14
+
+
+def activate(name: str, nqubits: int | None = None) -> str:
     """Make ``name`` qibo's backend in this process (if not already) and return the engine used.
 
     Called before every job: switching costs a few milliseconds only when the engine changes,
-    and the thread count is set again because numba keeps it per calling thread.
+    and the thread count is set again because numba keeps it per calling thread (one thread for
+    a job of fewer than :data:`PARALLEL_MIN_QUBITS` qubits).
     """
     import qibo
 
     engine = resolve(name)
-    if _settings["active"] != engine:
+    # qibo's own global backend is checked too: code in the same process (a test, a notebook
+    # beside local_cluster's in-process parts) may have set another one since.
+    if _settings["active"] != engine or qibo.get_backend().name != _BACKENDS[engine]["backend"]:
         quiet_qibo()
         qibo.set_backend(**_BACKENDS[engine])
         _settings["active"] = engine
-    threads = _settings["threads"]
-    if threads is not None and engine == QIBOJIT:
-        qibo.set_threads(threads)
+    if engine == QIBOJIT:
+        narrow = nqubits is not None and nqubits < PARALLEL_MIN_QUBITS
+        threads = 1 if narrow else _settings["threads"]
+        if threads is None and _settings.get("narrowed"):
+            import numba
+
+            threads = numba.config.NUMBA_NUM_THREADS  # numba's own default, back
+        if threads is not None:
+            qibo.set_threads(threads)
+        _settings["narrowed"] = narrow
     return engine
 
 
-def warm(name: str = AUTO) -> str:
-    """Set the engine and run one small circuit through each kind of kernel a job uses."""
+def own_backend(name: str, threads: int | None = None) -> tuple[str, Any]:
+    """A qibo backend object of its own for engine ``name`` (and the engine it resolved to),
+    never qibo's global one: the fast lane runs in the server process, which may be a user's
+    own (``local_cluster``), whose global backend is theirs. ``threads`` is set for the calling
+    thread (numba keeps it per thread)."""
+    from qibo.backends import construct_backend
+
+    engine = resolve(name)
+    quiet_qibo()
+    backend = construct_backend(**_BACKENDS[engine])
+    if threads is not None and engine == QIBOJIT:
+        backend.set_threads(threads)
+    return engine, backend
+
+
+def warm(name: str = AUTO, backend: Any = None) -> str:
+    """Set the engine (or use ``backend``, from :func:`own_backend`) and run one small circuit
+    through each kind of kernel a job uses."""
     from qibo import Circuit, gates
 
-    engine = activate(name)
+    engine = activate(name) if backend is None else resolve(name)
     circuit = Circuit(3)
     for gate in (
         gates.H(0),
@@ -161,6 +195,6 @@ def warm(name: str = AUTO) -> str:
         gates.M(0, 1, 2),
     ):
         circuit.add(gate)
-    result = circuit(nshots=1)
+    result = circuit(nshots=1) if backend is None else backend.execute_circuit(circuit, None, 1)
     result.probabilities(qubits=(0, 1))
     return engine

@@ -62,6 +62,13 @@ class FairQueue(Generic[Item]):
         self._lanes[owner].move_to_end(key, last=False)
         self._lanes.move_to_end(owner, last=False)
 
+    def peek(self) -> tuple[str, Item]:
+        """The item :meth:`pop` would take next, left in place (KeyError if empty)."""
+        if not self._lanes:
+            raise KeyError("peek into an empty queue")
+        lane = next(iter(self._lanes.values()))
+        return next(iter(lane.items()))
+
     def pop(self) -> tuple[str, Item]:
         """The next item, taken from the lane whose turn it is (KeyError if empty)."""
         if not self._lanes:

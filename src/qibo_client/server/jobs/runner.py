@@ -16,9 +16,15 @@ Why this shape:
   once; a job that kills a worker twice ends in ``error``. A cluster that goes away (a Dask
   scheduler) gives its jobs back to the queue, uncounted. Only the current attempt of a job may
   write its end, so nothing is recorded twice.
-- The HTTP process never imports qibo: the worker (:mod:`.worker`) receives the parsed program (a
-  small frozen dataclass) and builds, seeds and runs the qibo circuit itself, on the engine its
-  device names (:mod:`.engines`).
+- **Tiny jobs take the fast lane** (:mod:`.lane`, when the server has one): the job next in the
+  fair order runs in this process when its cost is known tiny and the lane has room, else it goes
+  to the executor as any job; the queue's order is the same either way.
+- **One job ahead per slot** where the executor says so (``capacity()``: Dask, whose own round
+  trip between two jobs would leave a worker idle): a job handed out beyond the executor's
+  ``slots()`` is shown queued, first in line, and the jobs still here after it.
+- Without a lane, the HTTP process never imports qibo: the worker (:mod:`.worker`) receives the
+  parsed program (a small frozen dataclass) and builds, seeds and runs the qibo circuit itself, on
+  the engine its device names (:mod:`.engines`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import functools
 import heapq
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
@@ -37,6 +44,7 @@ from qibo_client.server.jobs.worker import Outcome, Task
 
 if TYPE_CHECKING:
     from qibo_client.server.jobs.executors import Executor
+    from qibo_client.server.jobs.lane import FastLane
 
 logger = logging.getLogger("qibo_client.server.jobs.runner")
 
@@ -79,6 +87,7 @@ class Runner:
         workers: int,
         on_outcome: Callable[[Outcome], None],
         executor: Executor | None = None,
+        lane: FastLane | None = None,
     ) -> None:
         if executor is None:
             from qibo_client.server.jobs.executors.pool import PoolExecutor
@@ -86,11 +95,15 @@ class Runner:
             executor = PoolExecutor(workers)
         self.workers = workers
         self._executor = executor
+        self._lane = lane
         self._on_outcome = on_outcome
         self._queue: FairQueue[Task] = FairQueue()
         #: pid -> the user a queued or running job belongs to (its lane if it is queued again).
         self._owners: dict[str, Hashable] = {}
+        #: Every job in flight (the executor's and the lane's), and of those the executor's, in
+        #: the order they were handed out (the first ``slots()`` run, the rest wait ahead).
         self._running: dict[str, asyncio.Future[Outcome]] = {}
+        self._handed: OrderedDict[str, None] = OrderedDict()
         self._started: dict[str, float] = {}
         self._cancelled: set[str] = set()
         self._crashes: dict[str, int] = {}
@@ -101,14 +114,20 @@ class Runner:
     # lifecycle
 
     async def start(self) -> None:
-        """Start the executor (workers warm, cluster reached), then run what is queued."""
-        await self._executor.start(self._pump)
+        """Start the executor (workers warm, cluster reached) and the lane, then run what is
+        queued."""
+        if self._lane is None:
+            await self._executor.start(self._pump)
+        else:
+            await asyncio.gather(self._executor.start(self._pump), self._lane.start())
         self._pump()
 
     def shutdown(self) -> None:
         """Stop the executor. Jobs still queued or running stay unfinished in the store."""
         self._closed = True
         self._executor.shutdown()
+        if self._lane is not None:
+            self._lane.shutdown()
         for event in self._waiters.values():
             event.set()
 
@@ -126,11 +145,23 @@ class Runner:
             self._owners.pop(pid, None)
         elif pid in self._running:
             self._cancelled.add(pid)
-            self._executor.cancel(self._running[pid])
+            if pid in self._handed:  # a lane job is tiny: its result is dropped when it comes
+                self._executor.cancel(self._running[pid])
         self._wake(pid)
 
     def is_running(self, pid: str) -> bool:
-        return pid in self._running
+        """In the lane, or handed to the executor within its slots (not waiting ahead)."""
+        return pid in self._running and self._ahead_position(pid) is None
+
+    def _ahead_position(self, pid: str) -> int | None:
+        """The place of a job handed to the executor beyond its slots (None: not such a job)."""
+        if pid not in self._handed:
+            return None
+        slots = self._executor.slots()
+        for index, handed in enumerate(self._handed):
+            if handed == pid:
+                return None if index < slots else index - slots + 1
+        return None
 
     def is_pending(self, pid: str) -> bool:
         """Queued or running here: its end is still to come (and will wake :meth:`wait`)."""
@@ -138,19 +169,26 @@ class Runner:
 
     def position(self, pid: str) -> int | None:
         """1 for the next job to start, in the fair order; None if not queued (running or
-        unknown)."""
-        return self._queue.position(pid)
+        unknown). Jobs handed to the executor ahead of a free slot come first."""
+        ahead = self._ahead_position(pid)
+        if ahead is not None:
+            return ahead
+        queued = self._queue.position(pid)
+        if queued is None:
+            return None
+        return max(0, len(self._handed) - self._executor.slots()) + queued
 
     def start_seconds(self, position: int | None) -> float | None:
         """Estimated seconds until the queued job at ``position`` starts (:func:`start_estimate`,
         with the recent average runtime)."""
         now = time.perf_counter()
-        elapsed = [now - self._started.get(pid, now) for pid in self._running]
+        running = [pid for pid in self._handed if self.is_running(pid)]
+        elapsed = [now - self._started.get(pid, now) for pid in running]
         return start_estimate(elapsed, self._executor.slots(), self._avg_runtime, position or 1)
 
     def etd_seconds(self, pid: str, position: int | None) -> float | None:
         """Estimated seconds until the job ends (None: it cannot run, there are no workers)."""
-        if pid in self._running:
+        if self.is_running(pid):
             elapsed = time.perf_counter() - self._started.get(pid, time.perf_counter())
             return round(max(0.0, time_left(elapsed, self._avg_runtime)), 3)
         start = self.start_seconds(position)
@@ -175,10 +213,18 @@ class Runner:
             event.set()
 
     def _pump(self) -> None:
-        """Hand queued jobs to the executor, in the fair order, while it has free slots."""
-        while not self._closed and self._queue and len(self._running) < self._executor.slots():
-            pid, task = self._queue.pop()
-            future = self._executor.submit(task)
+        """Hand queued jobs out in the fair order: a tiny one to the lane while it has room, any
+        to the executor while it has capacity; stop at the first job that has nowhere to go."""
+        while not self._closed and self._queue:
+            pid, task = self._queue.peek()
+            if self._lane is not None and self._lane.takes(task):
+                future = self._lane.submit(task)
+            elif len(self._handed) < self._executor.capacity():
+                future = self._executor.submit(task)
+                self._handed[pid] = None
+            else:
+                break
+            self._queue.pop()
             self._running[pid] = future
             started = self._started[pid] = time.perf_counter()
             future.add_done_callback(functools.partial(self._done, task, started))
@@ -187,6 +233,7 @@ class Runner:
         if self._running.get(task.pid) is not done:
             return  # not the job's current attempt: it cannot write the job's end
         del self._running[task.pid]
+        self._handed.pop(task.pid, None)
         self._started.pop(task.pid, None)
         owner = self._owners.pop(task.pid, None)
         if self._closed:

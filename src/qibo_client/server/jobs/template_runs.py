@@ -39,6 +39,9 @@ class TemplateRun:
     #: The template's program, pickled once on the HTTP side.
     blob: bytes
     values: tuple[float, ...]
+    #: The template's width and gate count (what the fast lane's bound reads); None: unknown.
+    nqubits: int | None = None
+    nops: int | None = None
 
     def to_circuit(self) -> Any:
         """The template's qibo circuit (built once per worker) with this job's parameters."""

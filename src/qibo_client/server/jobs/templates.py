@@ -72,7 +72,10 @@ class ServerTemplate:
     uses: list[int]
 
     def run(self, values: list[Any]) -> TemplateRun:
-        return TemplateRun(self.template_id, self.blob, tuple(values))
+        program = self.program
+        return TemplateRun(
+            self.template_id, self.blob, tuple(values), program.nqubits, len(program.ops)
+        )
 
 
 def check_template_id(template_id: str) -> str:

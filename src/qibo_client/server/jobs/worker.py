@@ -76,13 +76,12 @@ def job_seed_of(pid: str, seed: int | None) -> int:
     return int.from_bytes(hashlib.sha256(pid.encode()).digest()[:4], "big")
 
 
-def _seed(seed: int) -> None:
+def _seed(seed: int, backend: Any) -> None:
     """Seed everything a simulation draws from: numpy's global generator and qibo's backend."""
     import numpy as np
-    import qibo
 
     np.random.seed(seed)
-    qibo.get_backend().set_seed(seed)
+    backend.set_seed(seed)
 
 
 def transpile(circuit: Any, device: Device) -> Any:
@@ -141,26 +140,37 @@ def _counts(result: Any, nshots: int, seed: int) -> dict[str, int]:
     return {format(int(index), width): int(draws[index]) for index in np.flatnonzero(draws)}
 
 
-def run_task(task: Task) -> Outcome:
-    """Build, (transpile,) simulate and count one job. Never raises for the circuit's faults."""
+def run_task(task: Task, backend: Any = None, engine: str | None = None) -> Outcome:
+    """Build, (transpile,) simulate and count one job. Never raises for the circuit's faults.
+
+    Runs on the device's engine made qibo's global backend (a worker process), or on
+    ``backend``, a backend object of engine ``engine`` (the server's fast lane, :mod:`.lane`,
+    which must leave the process's global backend alone). Either way the circuit goes to the
+    backend's ``execute_circuit`` (what ``circuit()`` does after qibo's default transpiler,
+    which changes nothing on a simulator backend), so both give the same counts for a seed.
+    """
     if task.device.engine == engines.QIBOLAB:
         from qibo_client.server.jobs.platform_worker import run_on_platform
 
         return run_on_platform(task)
     started = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    engine = None
     try:
-        engine = engines.activate(task.device.engine)  # before seeding: the seed is the backend's
+        if backend is None:
+            import qibo
+
+            width = getattr(task.program, "nqubits", None)
+            engine = engines.activate(task.device.engine, width)  # before seeding the backend
+            backend = qibo.get_backend()
         seed = job_seed_of(task.pid, task.seed)
-        _seed(seed)
+        _seed(seed, backend)
         program = task.program
         deferred = _deferred(program, task.device)
         ran = program if deferred is None else deferred
         circuit = ran.to_circuit()
         if task.device.hardware_type == "hardware" and not task.verbatim:
             circuit = transpile(circuit, task.device)
-        result = circuit(ran.qibo_initial_state(), nshots=task.nshots)
+        result = backend.execute_circuit(circuit, ran.qibo_initial_state(), task.nshots)
         counts = _counts(result, task.nshots, seed)
         joint = None
         if deferred is not None:

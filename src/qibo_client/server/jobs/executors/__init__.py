@@ -10,8 +10,10 @@ loop's thread, except ``shutdown``, which may run in a thread of its own):
 
 - ``await start(wake)``: connect and warm the workers; ``wake()`` is called when more slots open
   (a scheduler back, workers joined), so that queued jobs go out without polling.
-- ``slots()``: how many jobs may be in flight now (0 while a scheduler is away). The queue, its
-  order and its positions stay the runner's: an executor never holds more than ``slots()`` jobs.
+- ``slots()``: how many jobs run at once now (0 while a scheduler is away); ``capacity()``: how
+  many it may hold (``slots()``, or more where a job waiting on a worker hides a round trip). The
+  queue, its order and its positions stay the runner's: an executor never holds more than
+  ``capacity()`` jobs.
 - ``submit(task)``: an ``asyncio.Future`` that ends with the worker's ``Outcome``, or raises
   :class:`WorkerCrashed` (the worker died under the job: count it, run it again once) or
   :class:`ExecutorLost` (the cluster went away: run it again, not the job's fault).

@@ -9,9 +9,14 @@ its API, and Dask does the placement. Design points, each for a reason:
   reconnected under them. It is a synchronous client, so Dask's networking runs on a thread of its
   own, never on the server's event loop; results are gathered on that thread's loop and handed to
   the server's loop with ``call_soon_threadsafe``.
-- **The queue stays ours.** At most ``slots()`` jobs (the cluster's worker threads) are in Dask at
-  once; the others wait in the runner's queue, where their positions mean something and a cancel
-  is a dict removal.
+- **The queue stays ours, one job ahead per worker thread.** At most ``capacity()`` jobs
+  (:data:`AHEAD_PER_SLOT` + 1 per worker thread) are in Dask at once: a job already waiting on the
+  cluster starts the moment a thread frees, where one sent only then would leave the worker idle
+  for Dask's round trip (about 14 ms here, a Bell job's time many times over). The others wait in
+  the runner's queue, where their positions mean something and a cancel is a dict removal; the
+  jobs ahead are shown first in line. A worker that dies takes the jobs waiting on it too: Dask
+  sends them elsewhere (``distributed.scheduler.allowed-failures``), and once that is spent the
+  runner counts a crash for each, as for the job that was running.
 - **Warm workers.** :class:`WarmWorker`, a worker plugin, imports qibo, chooses the engine and
   compiles numba's kernels once per worker process, also on workers that join later (and again on
   a new scheduler, where the plugin is registered at each connection).
@@ -50,6 +55,8 @@ CONNECT_TIMEOUT = 10.0
 WATCH_INTERVAL = 0.5
 #: Every this many looks, the worker threads are counted again (one small scheduler call).
 RECOUNT_EVERY = 4
+#: Jobs held in Dask per worker thread beyond the one it runs.
+AHEAD_PER_SLOT = 1
 
 
 class WarmWorker(distributed.WorkerPlugin):
@@ -215,6 +222,14 @@ class DaskExecutor:
         if not self._connected or self._closed:
             return 0
         return min(self._slots, len(self._inflight)) if self._recounting else self._slots
+
+    def capacity(self) -> int:
+        """Jobs Dask may hold: one running and :data:`AHEAD_PER_SLOT` waiting per worker thread
+        (while a dead worker's threads are counted again, no more than it holds now)."""
+        if not self._connected or self._closed:
+            return 0
+        most = self._slots * (1 + AHEAD_PER_SLOT)
+        return min(most, len(self._inflight)) if self._recounting else most
 
     def submit(self, task: Task) -> asyncio.Future[Outcome]:
         assert self._loop is not None, "submit() before start()"

@@ -66,6 +66,12 @@ class PoolExecutor:
     def slots(self) -> int:
         return self.workers if self._pool is not None and not self._closed else 0
 
+    def capacity(self) -> int:
+        """One job per worker: the pool's hand-off is a local pipe (a fraction of a millisecond),
+        so a worker idles little between two jobs, and a queued job's cancel stays a dict
+        removal in the runner."""
+        return self.slots()
+
     def submit(self, task: Task) -> asyncio.Future[Outcome]:
         assert self._pool is not None, "submit() before start() or after shutdown()"
         try:
