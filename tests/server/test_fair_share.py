@@ -64,37 +64,42 @@ def test_a_batch_does_not_hold_another_user_s_job_behind_it(idle: LocalCluster) 
     ]
 
 
+class Paused:
+    """An executor of one slot whose jobs end only when the test says: it records the order in
+    which the runner hands jobs out."""
+
+    def __init__(self) -> None:
+        self.futures: list[asyncio.Future[Outcome]] = []
+        self.started: list[str] = []
+
+    async def start(self, wake: Callable[[], None]) -> None:
+        pass
+
+    def slots(self) -> int:
+        return 1
+
+    def capacity(self) -> int:
+        return 1
+
+    def submit(self, task: Task) -> asyncio.Future[Outcome]:
+        self.started.append(task.pid)
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self.futures.append(future)
+        return future
+
+    def cancel(self, future: asyncio.Future[Outcome]) -> None:
+        future.cancel()
+
+    def shutdown(self) -> None:
+        pass
+
+
 def test_the_runner_takes_jobs_in_the_order_positions_promise() -> None:
     """A paused executor (one slot, released by the test) shows the order jobs really start."""
-    started: list[str] = []
-
-    class Paused:
-        def __init__(self) -> None:
-            self.futures: list[asyncio.Future[Outcome]] = []
-
-        async def start(self, wake: Callable[[], None]) -> None:
-            pass
-
-        def slots(self) -> int:
-            return 1
-
-        def capacity(self) -> int:
-            return 1
-
-        def submit(self, task: Task) -> asyncio.Future[Outcome]:
-            started.append(task.pid)
-            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-            self.futures.append(future)
-            return future
-
-        def cancel(self, future: asyncio.Future[Outcome]) -> None:
-            future.cancel()
-
-        def shutdown(self) -> None:
-            pass
+    executor = Paused()
+    started = executor.started
 
     async def scenario() -> tuple[list[int | None], list[float | None]]:
-        executor = Paused()
         runner = Runner(1, lambda outcome: None, executor)
         await runner.start()
         program = parse_qasm(BELL)
