@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -72,3 +74,18 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in hidden}
     env.update(extra)
     return env
+
+
+def run_in_venv(python: Path, script: str, env: dict[str, str]) -> tuple[Any, str]:
+    """Run ``script`` with another venv's ``python`` (an official client's); the JSON of its last
+    output line and its stderr (where those clients log). A failure shows the end of stderr."""
+    done = subprocess.run(
+        [str(python), "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr

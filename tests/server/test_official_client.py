@@ -9,13 +9,11 @@ registers and measured qubits.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from server_helpers import clean_env
+from server_helpers import clean_env, run_in_venv
 
 SCRIPT = """
 import json, logging, os
@@ -53,16 +51,7 @@ def test_official_client_reads_quotas_and_results_with_registers(
         OFFICIAL_TOKEN=server.add_user(f"official-{profile}@example.org"),
         RESULTS_BASE_FOLDER=str(tmp_path),
     )
-    done = subprocess.run(
-        [str(official_python), "-c", SCRIPT],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out, _log = run_in_venv(official_python, SCRIPT, env)
     assert sum(out["frequencies"].values()) == 200
     assert set(out["frequencies"]) == {"000", "110"}  # bits: late (q2), then pair (q0, q1)
     assert set(out["registers"]) == {"late", "pair"}

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,7 +22,7 @@ from typing import Any
 
 import pytest
 import requests
-from server_helpers import clean_env, session_for
+from server_helpers import clean_env, run_in_venv, session_for
 
 from qibo_client.server import LocalCluster, local_cluster
 from qibo_client.server.circuits.raw_circuit import program_from_raw
@@ -405,15 +404,7 @@ def test_tii_quantum_runs_a_circuit_on_the_platform(
         TQ_TOKEN=lab.add_user("tii-quantum-lab@example.org"),
         QIBO_API_ERRORS_AUTO="0",
     )
-    done = subprocess.run(
-        [str(tii_quantum_python), "-c", TII_SCRIPT],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    frequencies = json.loads(done.stdout.strip().splitlines()[-1])["frequencies"]
+    out, _log = run_in_venv(tii_quantum_python, TII_SCRIPT, env)
+    frequencies = out["frequencies"]
     assert sum(frequencies.values()) == 100
     assert {len(key) for key in frequencies} == {2}

@@ -12,13 +12,11 @@ names do not survive ``from_frequencies`` (one register, the bits of all measure
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from server_helpers import clean_env
+from server_helpers import clean_env, run_in_venv
 
 SCRIPT = """
 import json, os
@@ -77,16 +75,7 @@ def test_tii_quantum_runs_every_step_on_our_server(
         TQ_TOKEN=server.add_user(email),
         QIBO_API_ERRORS_AUTO="0",  # a failure shows its traceback, not tii-quantum's banner
     )
-    done = subprocess.run(
-        [str(tii_quantum_python), "-c", SCRIPT],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out, log = run_in_venv(tii_quantum_python, SCRIPT, env)
     assert set(out["bell"]) <= {"00", "11"}
     assert sum(out["bell"].values()) == 100
     # Bits in measurement order: late (q2), then pair (q0, q1); H(0) CNOT(0, 2) ties q0 and q2.
@@ -97,7 +86,7 @@ def test_tii_quantum_runs_every_step_on_our_server(
     assert out["again_status"] == "SUCCESS"
     assert out["again"] == out["frequencies"]  # get_job reads the same counts
     assert out["deleted_status"] == 404
-    log = done.stderr  # print_*_info log their tables
+    # print_*_info log their tables
     assert log.count(f"User: {email}") == 2  # the job table (accounts/me) and the quota
     assert out["pid"] in log
     assert "Disk quota left [KBs]" in log
