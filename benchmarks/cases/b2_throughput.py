@@ -50,9 +50,9 @@ def run(ctx: Context) -> CaseResult:
     local_wall = time.perf_counter() - start
     assert all(sum(r.frequencies().values()) == NSHOTS for r in local)
 
-    # Whole circuits: 500 distinct structures are no case for templates, and with templates on
-    # the batch POST is refused (409 unknown_template) on a603556 (issue 21's report).
-    qibo.set_backend("qibo-client", url=ctx.url, token=ctx.token, templates=False)
+    # The default settings (templates on): each of the distinct structures comes once in the
+    # batch, so the client sends it whole (qibo_client.jobs.encoding), no PUT before the POST.
+    qibo.set_backend("qibo-client", url=ctx.url, token=ctx.token)
     try:
         backend = qibo.get_backend()
         client = backend.client

@@ -66,6 +66,11 @@ def _measured_bits(circuit: Any) -> int | None:
     return sum(len(gate.target_qubits) for gate in measurements)
 
 
+def _may_be_template(circuit: Any, options: JobOptions) -> bool:
+    """A qibo circuit with the format left to the client: the encoder may send it as a template."""
+    return options.circuit_format == CIRCUIT_AUTO and not isinstance(circuit, str | dict)
+
+
 def _circuit_object(circuit: Any) -> Any:
     """The qibo Circuit a job came from, or None when it came as text or a raw dict."""
     return None if isinstance(circuit, str | dict) else circuit
@@ -210,15 +215,21 @@ class Client:
         templates (and the format is left to the server), else the circuit (:meth:`encode`).
         ``raw=True`` (an initial state comes along) always sends the circuit as raw."""
         options = options or JobOptions()
-        if (
-            not raw
-            and options.circuit_format == CIRCUIT_AUTO
-            and not isinstance(circuit, str | dict)
-        ):
+        if not raw and _may_be_template(circuit, options):
             found = self.encoder.template_fields(circuit)
             if found is not None:
                 return found
         return {"circuit": self.encode(circuit, options, raw=raw)}
+
+    def _batch_fields(self, circuits: Sequence[Any], options: JobOptions) -> list[dict[str, Any]]:
+        """:meth:`fields` of a batch's circuits: templates only where they pay in this batch
+        and no more than the server keeps (:meth:`JobEncoder.batch_fields`)."""
+        candidates = [c if _may_be_template(c, options) else None for c in circuits]
+        found = self.encoder.batch_fields(candidates)
+        return [
+            fields if fields is not None else {"circuit": self.encode(circuit, options)}
+            for circuit, fields in zip(circuits, found, strict=True)
+        ]
 
     def _submit(
         self,
@@ -306,7 +317,7 @@ class Client:
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
         options = options.with_labels(name, tags)
         circuits = list(circuits)
-        fields = [self.fields(circuit, options) for circuit in circuits]  # refuse before queueing
+        fields = self._batch_fields(circuits, options)  # refuse before queueing
         jobs = _batch.submit_batches(
             self.api,
             fields,

@@ -18,7 +18,13 @@ from qibo import Circuit, gates
 from qibo_client import Client
 from qibo_client.circuits.templates import TemplateCache, export, read_circuit
 from qibo_client.config import UnsupportedCircuitError
-from qibo_client.protocol import TOKEN_HEADER, pack_parameters, template_path, unpack_parameters
+from qibo_client.protocol import (
+    DEFAULT_TEMPLATES_PER_USER,
+    TOKEN_HEADER,
+    pack_parameters,
+    template_path,
+    unpack_parameters,
+)
 from qibo_client.server import local_cluster
 from qibo_client.settings import JobOptions
 
@@ -277,7 +283,8 @@ def test_groups_of_one_evaluation_carry_their_values_once(cluster: Any) -> None:
     on = Client(cluster.url, cluster.token, progress=False)
     off = Client(cluster.url, cluster.token, progress=False, templates=False)
     groups = [with_parameters(ansatz(basis=basis), 5) for basis in (None, gates.X)]
-    on.submit_many(groups, options=SEEDED, wait=10)  # templates sent
+    for _ in range(2):  # the first step goes whole (one-offs), the second sends the templates
+        on.submit_many(groups, options=SEEDED, wait=10)
     bodies: list[bytes] = []
     on.api.session.hooks["response"].append(
         lambda response, *args, **kwargs: bodies.append(response.request.body or b"")
@@ -362,3 +369,62 @@ def test_named_wires_go_with_the_whole_circuit() -> None:
     assert export(named) is None
     plain = _measured(gates.RY(0, 0.1), gates.CNOT(0, 1))
     assert read_circuit(named)[0] != read_circuit(plain)[0]
+
+
+def distinct_shape(index: int) -> Circuit:
+    """One of 2**7 parametrised structures (RX or RY at each of seven places), angles seeded."""
+    circuit = Circuit(3)
+    for place in range(7):
+        rotation = gates.RY if index >> place & 1 else gates.RX
+        circuit.add(rotation(place % 3, theta=0.1))
+    circuit.add(gates.M(0, 1, 2))
+    return with_parameters(circuit, index)
+
+
+def test_a_batch_of_more_distinct_shapes_than_the_server_keeps_is_queued(cluster: Any) -> None:
+    token = cluster.add_user("templates-many-shapes@localhost")
+    client = Client(cluster.url, token, progress=False)
+    seen = record(client)
+    listed = DEFAULT_TEMPLATES_PER_USER
+    circuits = [distinct_shape(index) for index in range(listed + 36)]
+    jobs = client.submit_many(circuits, options=SEEDED, wait=10)
+    assert [sum(job.frequencies().values()) for job in jobs] == [500] * len(circuits)
+    # Each structure once in the batch and never seen before: each goes whole, one request.
+    assert not any(line.startswith("PUT") or " 409 " in line for line in seen)
+
+
+def test_a_batch_never_names_more_templates_than_the_server_keeps(cluster: Any) -> None:
+    token = cluster.add_user("templates-many-repeats@localhost")
+    client = Client(cluster.url, token, progress=False)
+    seen = record(client)
+    shapes = DEFAULT_TEMPLATES_PER_USER + 36
+    circuits = [distinct_shape(index) for index in range(shapes)] * 2  # each structure twice
+    jobs = client.submit_many(circuits, options=SEEDED, wait=10)
+    assert [sum(job.frequencies().values()) for job in jobs] == [500] * len(circuits)
+    puts = [line for line in seen if line.startswith("PUT")]
+    assert len(puts) == DEFAULT_TEMPLATES_PER_USER
+    assert not any(" 409 " in line for line in seen)
+    listing = client.api.list_templates()
+    assert sum(t["jobs"] for t in listing["templates"]) == 2 * DEFAULT_TEMPLATES_PER_USER
+
+
+def test_a_structure_of_a_batch_seen_before_becomes_a_template(client: Client) -> None:
+    groups = [with_parameters(ansatz(basis=basis), 7) for basis in (gates.X, gates.Y)]
+    client.submit_many(groups, options=SEEDED, wait=10)  # one-offs: whole
+    seen = record(client)
+    client.submit_many(groups, options=SEEDED, wait=10)
+    assert [line.split()[0] for line in seen][:3] == ["PUT", "PUT", "POST"]
+    assert all(client.fields(circuit)["template"] for circuit in groups)
+
+
+def test_many_distinct_shapes_one_by_one_each_come_back(cluster: Any) -> None:
+    token = cluster.add_user("templates-one-by-one@localhost")
+    client = Client(cluster.url, token, progress=False)
+    seen = record(client)
+    count = DEFAULT_TEMPLATES_PER_USER + 36
+    for index in range(count):
+        job = client.submit(distinct_shape(index), options=SEEDED, wait=10)
+        assert sum(job.frequencies().values()) == 500
+    # A circuit with parameters pays its PUT (a loop would send it again); none is refused.
+    assert len([line for line in seen if line.startswith("PUT")]) == count
+    assert not any(" 409 " in line for line in seen)

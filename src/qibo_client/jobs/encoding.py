@@ -8,28 +8,37 @@ anything else goes whole, in the format the client picks (``Client.encode``), ex
 Against a server that lists no templates (TII's service, the ``tii`` profile) nothing changes.
 
 A template pays only where it is used again: its ``PUT`` is one more request (one more that can
-fail) before the job. So a circuit goes as a template only when it has parameters (a variational
-loop sends its shape again with new angles) or when this client has seen its structure before; a
-one-off circuit without parameters (a Bell pair) is one request, the whole circuit, as before
-templates.
+fail) before the job. So a single job goes as a template only when it has parameters (a
+variational loop sends its shape again with new angles) or when this client has seen its structure
+before; a one-off circuit without parameters (a Bell pair) is one request, the whole circuit, as
+before templates.
 
-A server forgets templates (it keeps a bounded number per user). A job naming one it no longer has
-is refused with 409 ``unknown_template`` before anything is queued; :meth:`JobEncoder.send`
-answers that by sending the structures of that request again and the request once more, so the
-user never sees it.
+A batch (:meth:`JobEncoder.batch_fields`) knows more: which structures repeat in it. There a
+template pays only for a structure that repeats in the batch or that this client has seen before
+(the measurement groups of a variational loop, from its second step on); a structure that comes
+once and is new goes whole, parameters or not: 500 distinct random circuits are 500 whole
+circuits in one ``POST``, not 500 ``PUT`` requests first.
+
+A server forgets templates: it keeps the ``DEFAULT_TEMPLATES_PER_USER`` most recently used per
+user. So one batch never names more distinct templates than that (:attr:`JobEncoder.limit`); the
+structures past it go whole. A job naming a template the server no longer has (another process of
+the same user made room, or a server restarted without its store) is refused with 409
+``unknown_template`` before anything is queued; :meth:`JobEncoder.send` answers that by sending
+the structures of that request again and the request once more, so the user never sees it: this
+works because the request names no more templates than the server keeps.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from qibo_client.circuits.templates import CACHE_SIZE, Template, TemplateCache
 from qibo_client.errors import QiboApiError
 from qibo_client.http.api import ServerApi
-from qibo_client.protocol import UNKNOWN_TEMPLATE, pack_parameters
+from qibo_client.protocol import DEFAULT_TEMPLATES_PER_USER, UNKNOWN_TEMPLATE, pack_parameters
 
 logger = logging.getLogger("qibo_client.circuits.templates")
 
@@ -49,9 +58,11 @@ class JobEncoder:
         #: False: never use templates, whatever the server lists (the switch for comparisons).
         self.enabled = enabled
         self.cache = TemplateCache()
+        #: Most distinct templates one request names: what a server keeps per user.
+        self.limit = DEFAULT_TEMPLATES_PER_USER
         self._sent: dict[str, Template] = {}
-        #: Ids of parameterless structures sent whole once (least recently seen first out).
-        self._once: OrderedDict[str, None] = OrderedDict()
+        #: Ids of structures this client has met (least recently seen first out).
+        self._seen: OrderedDict[str, None] = OrderedDict()
 
     @property
     def active(self) -> bool:
@@ -59,29 +70,59 @@ class JobEncoder:
         return self.enabled and bool(self.api.features.templates)
 
     def template_fields(self, circuit: Any) -> dict[str, Any] | None:
-        """``{"template": id, "parameters": packed}`` for a qibo circuit, or None where templates
-        are off, not listed, or the circuit cannot be one (then it goes whole)."""
+        """``{"template": id, "parameters": packed}`` for a qibo circuit of a single job, or None
+        where templates are off, not listed, do not pay, or the circuit cannot be one (then it
+        goes whole)."""
         if not self.active:
             return None
         found = self.cache.lookup(circuit)
         if found is None:
             return None
         template, values = found
+        seen = self._see(template.template_id)
         if template.template_id not in self._sent:
-            if not self._pays(template):
+            if not (template.nparams or seen):
                 return None
             self._put(template)
         return {"template": template.template_id, "parameters": pack_parameters(values)}
 
-    def _pays(self, template: Template) -> bool:
-        """Whether a template not yet sent pays: parameters, or a structure seen before."""
-        if template.nparams:
-            return True
-        seen = template.template_id in self._once
-        self._once[template.template_id] = None
-        self._once.move_to_end(template.template_id)
-        if len(self._once) > CACHE_SIZE:
-            self._once.popitem(last=False)
+    def batch_fields(self, circuits: Sequence[Any]) -> list[dict[str, Any] | None]:
+        """:meth:`template_fields` for the circuits of one batch (None: that one goes whole, and
+        so does an item given as None).
+
+        A structure is a template where it repeats in the batch or was seen before, and for at
+        most :attr:`limit` distinct structures; each is sent (``PUT``) before this returns.
+        """
+        if not self.active:
+            return [None] * len(circuits)
+        found = [None if circuit is None else self.cache.lookup(circuit) for circuit in circuits]
+        repeats = Counter(item[0].template_id for item in found if item is not None)
+        named: set[str] = set()
+        fields: list[dict[str, Any] | None] = []
+        for item in found:
+            if item is None:
+                fields.append(None)
+                continue
+            template, values = item
+            template_id = template.template_id
+            if template_id not in named:
+                seen = self._see(template_id)
+                if not (seen or repeats[template_id] > 1) or len(named) >= self.limit:
+                    fields.append(None)
+                    continue
+                if template_id not in self._sent:
+                    self._put(template)
+                named.add(template_id)
+            fields.append({"template": template_id, "parameters": pack_parameters(values)})
+        return fields
+
+    def _see(self, template_id: str) -> bool:
+        """Note that this client met a structure; whether it had met it before."""
+        seen = template_id in self._seen or template_id in self._sent
+        self._seen[template_id] = None
+        self._seen.move_to_end(template_id)
+        if len(self._seen) > CACHE_SIZE:
+            self._seen.popitem(last=False)
         return seen
 
     def _put(self, template: Template) -> None:
