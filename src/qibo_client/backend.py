@@ -46,8 +46,15 @@ Stays local: qibo's ``QAOA``/``FALQON`` models and other state evolutions never 
 ``execute_circuit``, so they run on this NumpyBackend as before; so do qibo's quantum-info and
 noise helpers, also those that pick an engine by the backend's name (:mod:`.local_engine`).
 
+``seed=S`` makes a run replay: the backend draws each job's seed from a numpy ``Generator``
+seeded with S, in submission order (a batch's circuits in order), and sends it in the job's
+``seed`` field; the jobs stay independent of each other, and the same program with the same S
+gets the same counts. Only a server that lists the ``seed`` extension is sent one; elsewhere the
+backend warns once that the seed cannot be honoured and the server seeds as it likes.
+
 The backend (and so every result, which holds it) pickles with its URL and options, never its
-token: the copy looks the token up for its URL when it next connects.
+token: the copy looks the token up for its URL when it next connects. A seeded backend's copy
+carries its generator as it stands, so it draws the seeds the original would have drawn next.
 
 The backend leaves ``qubits`` and ``natives`` unset on purpose: setting them would make qibo
 transpile locally, and the server transpiles for its own device.
@@ -57,9 +64,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from qibo.backends.numpy import NumpyBackend
 
 from qibo_client.circuits.export import export_circuit
@@ -67,7 +76,13 @@ from qibo_client.circuits.raw import check_remote, encode_state
 from qibo_client.config import TII_URL
 from qibo_client.errors import ConfigurationError, QiboClientError, UnsupportedCircuitError
 from qibo_client.local_engine import LocalEngineName, install
-from qibo_client.protocol import COLLAPSE_OUTCOMES_KEY, DEFAULT_DEVICE, DEFAULT_PROJECT
+from qibo_client.protocol import (
+    COLLAPSE_OUTCOMES_KEY,
+    DEFAULT_DEVICE,
+    DEFAULT_PROJECT,
+    EXTENSION_SEED,
+    MAX_SEED,
+)
 from qibo_client.results.outcomes import STATE_HINT, RemoteMeasurementOutcomes
 from qibo_client.settings import (
     CIRCUIT_AUTO,
@@ -107,6 +122,8 @@ class RemoteTIIBackend(NumpyBackend):
     ``templates=False`` sends every circuit whole even where the server takes templates
     (:mod:`qibo_client.jobs.encoding`). ``tags`` label every job this backend submits (sent where
     the server lists the ``tags`` extension, and kept in the local journal everywhere).
+    ``seed`` (a non-negative integer) seeds the generator each job's seed is drawn from (see the
+    module's docstring); None leaves every job's seed to the server.
     """
 
     def __init__(
@@ -120,6 +137,7 @@ class RemoteTIIBackend(NumpyBackend):
         circuit_format: str = CIRCUIT_AUTO,
         templates: bool = True,
         tags: Sequence[str] = (),
+        seed: int | None = None,
     ) -> None:
         # Resolved now, so that a missing token is said when the backend is set, not later.
         settings = resolve(url, token, default_url=TII_URL, how_to=_TOKEN_HOW_TO)
@@ -132,6 +150,7 @@ class RemoteTIIBackend(NumpyBackend):
             circuit_format=circuit_format,
             templates=templates,
             tags=tags,
+            seed=seed,
         )
         self._token: str | None = settings.token
 
@@ -146,6 +165,7 @@ class RemoteTIIBackend(NumpyBackend):
         circuit_format: str,
         templates: bool,
         tags: Sequence[str] = (),
+        seed: int | None = None,
     ) -> None:
         """Everything but the token: what ``__init__`` and unpickling share."""
         super().__init__()
@@ -158,6 +178,10 @@ class RemoteTIIBackend(NumpyBackend):
         )
         self.timeout = timeout
         self.templates = templates
+        #: The seed the jobs' seeds are drawn from (None: the server seeds each job).
+        self.seed = _checked_seed(seed)
+        self._seeds = None if seed is None else np.random.default_rng(seed)
+        self._unseeded_said = False
         self.url = url
         self._token = None
         self._client: Client | None = None
@@ -179,8 +203,10 @@ class RemoteTIIBackend(NumpyBackend):
             "circuit_format": self.options.circuit_format,
             "templates": self.templates,
             "tags": self.options.tags,
+            "seed": self.seed,
         }
-        return (_unpickled_backend, (type(self), self.url, options))
+        drawn = None if self._seeds is None else self._seeds.bit_generator.state
+        return (_unpickled_backend, (type(self), self.url, options, drawn))
 
     def __repr__(self) -> str:
         return f"{self.name} ({self.platform} at {self.url})"
@@ -222,8 +248,12 @@ class RemoteTIIBackend(NumpyBackend):
         if isinstance(initial_state, type(circuit)):
             return self.execute_circuit(initial_state + circuit, None, nshots)
         payload = self._encode(circuit, initial_state)
+        options = self._options(nshots)
+        seeds = self._job_seeds(1)
+        if seeds is not None:
+            options = dataclasses.replace(options, seed=seeds[0])
         job = self.client.submit(
-            payload, options=self._options(nshots), wait=SUBMIT_HOLD, initial_state=initial_state
+            payload, options=options, wait=SUBMIT_HOLD, initial_state=initial_state
         )
         logger.debug("Circuit of %d qubits sent as job %s", circuit.nqubits, job.pid)
         job.frequencies(timeout=self.timeout)
@@ -250,7 +280,10 @@ class RemoteTIIBackend(NumpyBackend):
         if initial_states is None:
             payloads = [self._encode(circuit) for circuit in circuits]  # refuse before queueing
             jobs = self.client.submit_many(
-                payloads, options=self._options(nshots), wait=SUBMIT_HOLD
+                payloads,
+                options=self._options(nshots),
+                wait=SUBMIT_HOLD,
+                seeds=self._job_seeds(len(payloads)),
             )
         else:
             if not isinstance(initial_states, list | tuple):
@@ -259,9 +292,15 @@ class RemoteTIIBackend(NumpyBackend):
                 raise UnsupportedCircuitError("Give one initial state per circuit, or one for all.")
             pairs = list(zip(circuits, initial_states, strict=True))
             payloads = [self._encode(circuit, state) for circuit, state in pairs]
+            drawn = self._job_seeds(len(payloads))
+            seeds: list[int | None] = [None] * len(payloads) if drawn is None else [*drawn]
             jobs = [
-                self.client.submit(payload, options=self._options(nshots), initial_state=state)
-                for payload, (_, state) in zip(payloads, pairs, strict=True)
+                self.client.submit(
+                    payload,
+                    options=dataclasses.replace(self._options(nshots), seed=seed),
+                    initial_state=state,
+                )
+                for payload, (_, state), seed in zip(payloads, pairs, seeds, strict=True)
             ]
         unfinished = [job for job in jobs if not job.is_final]
         if unfinished:
@@ -323,6 +362,25 @@ class RemoteTIIBackend(NumpyBackend):
         """What every submission of this backend carries; ``nshots=None``: the device default."""
         return dataclasses.replace(self.options, device=self.device_name).with_nshots(nshots)
 
+    def _job_seeds(self, count: int) -> list[int] | None:
+        """The seeds of the next ``count`` jobs, drawn in order; None when this backend is not
+        seeded or its server does not list the ``seed`` extension (said once: it would ignore
+        them, or refuse them)."""
+        if self._seeds is None:
+            return None
+        if not self.client.features.honours(EXTENSION_SEED):
+            if not self._unseeded_said:
+                self._unseeded_said = True
+                warnings.warn(
+                    f"The server at {self.url} does not list the {EXTENSION_SEED!r} extension: "
+                    f"seed={self.seed} cannot be honoured, its jobs are seeded by the server and "
+                    "will not replay (said once per backend).",
+                    stacklevel=4,
+                )
+            return None
+        drawn = self._seeds.integers(0, MAX_SEED, size=count, endpoint=True)
+        return [int(seed) for seed in drawn]
+
     def _outcomes(self, circuit: Any, job: Job) -> RemoteMeasurementOutcomes:
         """The job's result on ``circuit``'s own gates, collapses' outcomes included if sent."""
         collapses = _collapses(circuit)
@@ -377,12 +435,29 @@ def _collapses(circuit: Any) -> list[Any]:
     return [gate for gate in circuit.queue if isinstance(gate, gates.M) and gate.collapse]
 
 
+def _checked_seed(seed: Any) -> int | None:
+    """``seed`` as an int, or a ConfigurationError that says what a seed is."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigurationError(
+            f"seed={seed!r}: give a non-negative integer (or None to let the server seed jobs)"
+        )
+    return int(seed)
+
+
 def _unpickled_backend(
-    cls: type[RemoteTIIBackend], url: str, options: dict[str, Any]
+    cls: type[RemoteTIIBackend],
+    url: str,
+    options: dict[str, Any],
+    drawn: dict[str, Any] | None = None,
 ) -> RemoteTIIBackend:
-    """A pickled backend again, without a token until it next needs one."""
+    """A pickled backend again, without a token until it next needs one; a seeded one with
+    its generator where the original's stood (``drawn``)."""
     backend = cls.__new__(cls)
     backend._setup(url, **options)
+    if backend._seeds is not None and drawn is not None:
+        backend._seeds.bit_generator.state = drawn
     return backend
 
 
@@ -404,7 +479,7 @@ class MetaBackend:
             )
         allowed = {
             *("token", "url", "project", "verbatim", "timeout", "circuit_format", "templates"),
-            "tags",
+            *("tags", "seed"),
         }
         unknown = sorted(set(kwargs) - allowed)
         if unknown:

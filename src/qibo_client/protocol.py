@@ -221,8 +221,11 @@ EXTENSION_WAIT: Final = "wait"
 EXTENSION_BATCH: Final = "batch"
 #: ``Idempotency-Key`` on a POST: a re-sent submission never queues a second job.
 EXTENSION_IDEMPOTENCY: Final = "idempotency"
-#: An integer ``seed`` per job is honoured.
+#: An integer ``seed`` per job (0 to :data:`MAX_SEED`) is honoured. A server that does not list
+#: it may ignore the field: never send it there.
 EXTENSION_SEED: Final = "seed"
+#: The largest job ``seed``: seeds are 32-bit unsigned integers (what numpy and qibo take).
+MAX_SEED: Final = 2**32 - 1
 #: ``PUT /api/templates/{id}/`` and jobs that name a template with their parameter values.
 EXTENSION_TEMPLATES: Final = "templates"
 #: An ``initial_state`` field (a state vector, with a raw circuit) starts a job from that state on
@@ -332,6 +335,7 @@ __all__ = [
     "MAX_BATCH_JOBS",
     "MAX_IDEMPOTENCY_KEY",
     "MAX_JOB_NAME_CHARS",
+    "MAX_SEED",
     "MAX_TAGS",
     "MAX_TAG_CHARS",
     "MAX_TEMPLATE_PARAMETERS",

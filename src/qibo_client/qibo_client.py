@@ -19,12 +19,14 @@ job is that one round trip. An older server answers with a pid, and then the wai
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qibo_client.errors import (
+    ConfigurationError,
     JobFailedError,
     JobPostServerError,
     MalformedResponseError,
@@ -44,7 +46,13 @@ from qibo_client.jobs.legacy import (
 )
 from qibo_client.jobs.progress import progress_enabled
 from qibo_client.jobs.waiting import ANSWER_GRACE, now
-from qibo_client.protocol import DEFAULT_DEVICE, DEFAULT_PROJECT, EXTENSION_TAGS, MAX_WAIT_SECONDS
+from qibo_client.protocol import (
+    DEFAULT_DEVICE,
+    DEFAULT_PROJECT,
+    EXTENSION_SEED,
+    EXTENSION_TAGS,
+    MAX_WAIT_SECONDS,
+)
 from qibo_client.settings import CIRCUIT_AUTO, SUBMIT_HOLD, JobOptions, official_order, resolve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -245,7 +253,8 @@ class Client:
         is sent again, and the POST once more."""
         hold = min(wait or 0.0, MAX_WAIT_SECONDS) if self.features.holds is not False else 0.0
         labels = self.features.honours(EXTENSION_TAGS)
-        job = {**fields, **options.fields(labels=labels), **(extra or {})}
+        seeded = self.features.honours(EXTENSION_SEED)
+        job = {**fields, **options.fields(labels=labels, seed=seeded), **(extra or {})}
         try:
             body = self.encoder.send(
                 lambda: self.api.submit(job, hold=hold, idempotency_key=idempotency_key),
@@ -307,17 +316,24 @@ class Client:
         options: JobOptions | None = None,
         name: str | None = None,
         tags: Sequence[str] | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> list[Job]:
         """Queue several circuits; with ``wait=S``, jobs that end within S are born final.
 
         On a server with the batch extension this is one POST per 1000 circuits, all or none
         queued; otherwise one POST per circuit, without holds (see :mod:`qibo_client.jobs.batch`).
-        ``name`` and ``tags`` label every job (as in :meth:`submit`).
+        ``name`` and ``tags`` label every job (as in :meth:`submit`). ``seeds`` gives each job its
+        own seed, in order, in place of ``options.seed`` (one seed for all would make the jobs'
+        draws the same); like that one, they are sent only to a server that lists the ``seed``
+        extension.
         """
         options = options or JobOptions(device, project, verbatim).with_nshots(nshots)
         options = options.with_labels(name, tags)
         circuits = list(circuits)
         fields = self._batch_fields(circuits, options)  # refuse before queueing
+        if seeds is not None:
+            fields = self._seeded(fields, seeds)
+            options = dataclasses.replace(options, seed=None)
         jobs = _batch.submit_batches(
             self.api,
             fields,
@@ -332,6 +348,14 @@ class Client:
             job.circuit = _circuit_object(circuit)
         rest = range(len(jobs), len(fields))
         return jobs + [self._submit(fields[i], circuits[i], options, None) for i in rest]
+
+    def _seeded(self, fields: list[dict[str, Any]], seeds: Sequence[int]) -> list[dict[str, Any]]:
+        """Each job's fields with its own seed, where the server honours seeds."""
+        if len(seeds) != len(fields):
+            raise ConfigurationError(f"Give one seed per circuit: {len(seeds)} for {len(fields)}")
+        if not self.features.honours(EXTENSION_SEED):
+            return fields
+        return [{**job, "seed": int(seed)} for job, seed in zip(fields, seeds, strict=True)]
 
     def wait_all(self, jobs: Sequence[Job], timeout: float | None = None) -> list[JobStatus]:
         """Wait for every job, with one progress bar for the batch; raises JobTimeoutError."""

@@ -246,8 +246,9 @@ class JobOptions:
     """What travels with every circuit: device, project, verbatim, shots (None: the default).
 
     ``circuit_format`` says how the circuit itself is written (:data:`CIRCUIT_FORMATS`); it is
-    not a field of the submission. A ``seed`` is sent only when one is given (a server without
-    the extension never sees it).
+    not a field of the submission. A ``seed`` is sent only when one is given and the server
+    lists the ``seed`` extension (:meth:`fields` with ``seed=True``): a server without it never
+    sees one.
     """
 
     device: str = DEFAULT_DEVICE
@@ -280,16 +281,17 @@ class JobOptions:
     def with_nshots(self, nshots: int | None) -> JobOptions:
         return dataclasses.replace(self, nshots=None if nshots is None else int(nshots))
 
-    def fields(self, *, labels: bool = False) -> dict[str, Any]:
+    def fields(self, *, labels: bool = False, seed: bool = False) -> dict[str, Any]:
         """The job fields of a submission body, circuit excepted; ``name`` and ``tags`` only
-        with ``labels`` (a server that lists the ``tags`` extension)."""
+        with ``labels`` (a server that lists the ``tags`` extension), ``seed`` only with
+        ``seed`` (a server that lists the ``seed`` extension)."""
         fields: dict[str, Any] = {
             "nshots": self.nshots,
             "device": self.device,
             "project": self.project,
             "verbatim": self.verbatim,
         }
-        if self.seed is not None:
+        if seed and self.seed is not None:
             fields["seed"] = self.seed
         if labels and self.name is not None:
             fields["name"] = self.name

@@ -170,7 +170,7 @@ def test_demo_prints_the_three_results(
     assert "-1.414" in out  # the exact ground energy, printed for comparison
     away = re.search(r"exact -1\.414: (\d+\.\d+) away .*?; (\d+) evaluations", out)
     assert away is not None, out
-    assert float(away.group(1)) < 0.1  # close, and it says how close
+    assert float(away.group(1)) < 0.03  # close (seeded: the same every run), and says how close
     assert int(away.group(2)) > 12  # the evaluations made, not the iteration budget
     assert qibo.get_backend().name == "numpy"  # the demo leaves qibo as it found a fresh one
 

@@ -75,7 +75,7 @@ def test_features_are_what_the_version_answer_lists(profiled: tuple[Client, str]
         assert set(body[EXTENSIONS_KEY]) >= {"qasm", "raw", "wait", "batch", "idempotency"}
         assert "initial_state" in body[EXTENSIONS_KEY]
         expected = ServerFeatures(
-            True, True, True, True, True, True, tags=True, collapse_outcomes=True, listed=True
+            *(True,) * 6, tags=True, seeds=True, collapse_outcomes=True, listed=True
         )
         assert client.features == expected
 

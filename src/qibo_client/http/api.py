@@ -45,6 +45,7 @@ from qibo_client.protocol import (
     EXTENSION_IDEMPOTENCY,
     EXTENSION_INITIAL_STATE,
     EXTENSION_QASM,
+    EXTENSION_SEED,
     EXTENSION_TAGS,
     EXTENSION_TEMPLATES,
     EXTENSION_WAIT,
@@ -85,6 +86,8 @@ class ServerFeatures:
     templates: bool = False
     #: Keeps job names and tags (only where listed: elsewhere they are never sent).
     tags: bool = False
+    #: Seeds a job with its ``seed`` field (only where listed: elsewhere none is sent).
+    seeds: bool = False
     #: Returns collapsing measurements' outcomes when a raw circuit asks (only where listed).
     collapse_outcomes: bool = False
     #: True once set from a version answer: nothing is learnt by trying then.
@@ -103,6 +106,7 @@ class ServerFeatures:
             initial_states=EXTENSION_INITIAL_STATE in names,
             templates=EXTENSION_TEMPLATES in names,
             tags=EXTENSION_TAGS in names,
+            seeds=EXTENSION_SEED in names,
             collapse_outcomes=EXTENSION_COLLAPSE_OUTCOMES in names,
             listed=True,
         )
@@ -122,6 +126,7 @@ class ServerFeatures:
             EXTENSION_INITIAL_STATE: self.initial_states,
             EXTENSION_TEMPLATES: self.templates,
             EXTENSION_TAGS: self.tags,
+            EXTENSION_SEED: self.seeds,
             EXTENSION_COLLAPSE_OUTCOMES: self.collapse_outcomes,
         }
         return known.get(extension) is True

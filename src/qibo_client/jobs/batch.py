@@ -24,7 +24,7 @@ from qibo_client.http.api import ServerApi
 from qibo_client.jobs.job import Job, JobStatus
 from qibo_client.jobs.progress import BatchProgress
 from qibo_client.jobs.waiting import Deadline, Step, now, wait_until
-from qibo_client.protocol import EXTENSION_TAGS, MAX_BATCH_GET, MAX_BATCH_JOBS
+from qibo_client.protocol import EXTENSION_SEED, EXTENSION_TAGS, MAX_BATCH_GET, MAX_BATCH_JOBS
 from qibo_client.settings import JobOptions
 
 logger = logging.getLogger("qibo_client.jobs.batch")
@@ -72,7 +72,10 @@ def submit_batches(
     which sends forgotten templates again).
     """
     jobs: list[Job] = []
-    common = options.fields(labels=api.features.honours(EXTENSION_TAGS))
+    features = api.features
+    common = options.fields(
+        labels=features.honours(EXTENSION_TAGS), seed=features.honours(EXTENSION_SEED)
+    )
     while len(jobs) < len(circuits) and api.features.batches is not False:
         end = min(len(circuits), len(jobs) + MAX_BATCH_JOBS)
         bodies = _share_parameters([{**fields, **common} for fields in circuits[len(jobs) : end]])

@@ -33,6 +33,7 @@ from qibo_client.protocol import (
     LABEL_PATTERN,
     MAX_BATCH_JOBS,
     MAX_JOB_NAME_CHARS,
+    MAX_SEED,
     MAX_TAG_CHARS,
     MAX_TAGS,
     TEMPLATES_PATH,
@@ -40,8 +41,6 @@ from qibo_client.protocol import (
 )
 
 _REF = "#/components/schemas/{model}"
-#: An explicit ``seed`` is a 32-bit unsigned integer (what numpy and qibo take everywhere).
-MAX_SEED = 2**32 - 1
 #: How much of a refused value a ``detail`` repeats.
 _SHOWN_CHARS = 60
 _NOT_A_JOB = "a JSON object with 'circuit' and 'nshots'"
