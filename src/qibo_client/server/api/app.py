@@ -25,7 +25,7 @@ from qibo_client.protocol import TOKEN_HEADER
 from qibo_client.server.api.access_log import AccessLog
 from qibo_client.server.api.checks import parse_circuit
 from qibo_client.server.api.metrics import add_metrics, listen
-from qibo_client.server.api.routes import router_for
+from qibo_client.server.api.routes import WithoutSlash, router_for
 from qibo_client.server.api.schemas import add_request_schemas
 from qibo_client.server.jobs.runner import Runner
 from qibo_client.server.jobs.worker import Outcome
@@ -85,6 +85,7 @@ def create_app(config: ServerConfig, *, runner: RunnerFactory | None = None) -> 
         lifespan=lifespan,
     )
     app.add_middleware(AccessLog)
+    app.add_middleware(WithoutSlash)  # outermost: every layer sees the path with its final /
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected)
     app.include_router(router_for(config.profile))

@@ -9,14 +9,15 @@ without downloads (``tii-2026``) has no ``downloads`` router, and that path answ
 **Both spellings of every path are served directly.** The protocol's paths end with ``/``, but
 NVIDIA CUDA-Q's ``tii`` target posts to ``api/jobs`` and polls ``api/jobs/<pid>`` without it;
 Starlette would answer those with a 307 redirect, which a client need not follow with its body.
-So each resource's routes are declared once more here, without their final ``/`` (and out of
-the OpenAPI document), right after the originals.
+:class:`WithoutSlash`, an ASGI middleware, adds the final ``/`` to an ``/api/`` path that lacks
+it before routing, so each route is declared once: declaring every route a second time made
+each match walk twice the routes (20 us against 7 us for ``POST /api/jobs/``, ``timeit``).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qibo_client.server.api.routes import (
     accounts,
@@ -31,7 +32,8 @@ from qibo_client.server.profiles import DEFAULT, Profile
 
 
 def router_for(profile: Profile) -> APIRouter:
-    """Every endpoint a server of ``profile`` has, at both spellings of its path."""
+    """Every endpoint a server of ``profile`` has (each also without its final ``/``, through
+    :class:`WithoutSlash`)."""
     parts = [version.router, accounts.router]
     if profile.batches:
         parts.append(batches.router)
@@ -44,29 +46,30 @@ def router_for(profile: Profile) -> APIRouter:
     router = APIRouter()
     for part in parts:
         router.include_router(part)
-        router.include_router(without_slashes(part))
     return router
 
 
-def without_slashes(part: APIRouter) -> APIRouter:
-    """``part``'s endpoints at their paths without the final ``/``, out of the OpenAPI document.
+#: The protocol's paths: only these gain a final ``/`` (the web view and /metrics keep theirs).
+API_PREFIX = "/api/"
 
-    A path with ``/`` never matches one without, so the two spellings cannot shadow each other;
-    within each, the order of ``part`` is kept.
-    """
-    router = APIRouter()
-    for route in part.routes:
-        if isinstance(route, APIRoute) and route.path.endswith("/"):
-            router.add_api_route(
-                route.path.rstrip("/"),
-                route.endpoint,
-                methods=sorted(route.methods or ()),
-                name=f"{route.name}_without_slash",
-                include_in_schema=False,
-            )
-    return router
+
+class WithoutSlash:
+    """Serve ``/api/...`` without its final ``/`` as the same path with it: no redirect, the
+    body kept, one string check per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith(API_PREFIX) and not path.endswith("/"):
+            scope = {**scope, "path": path + "/"}
+            raw = scope.get("raw_path")
+            if raw:
+                scope["raw_path"] = raw + b"/"
+        await self.app(scope, receive, send)
 
 
 api_router = router_for(DEFAULT)
 
-__all__ = ["api_router", "router_for", "without_slashes"]
+__all__ = ["API_PREFIX", "WithoutSlash", "api_router", "router_for"]
