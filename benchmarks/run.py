@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         official = official_env.prepare(build=not args.quick, rebuild=args.rebuild_official)
 
     started = time.perf_counter()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     meta: dict[str, Any] = {
         "date": now.strftime("%Y-%m-%d %H:%M UTC"),
         "mode": "quick" if args.quick else "full",

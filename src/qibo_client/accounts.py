@@ -157,7 +157,7 @@ def save(url: str, token: str, *, make_default: bool = True, path: Path | None =
     """Save ``token`` for ``url`` (replacing any token saved for it); the first one is default."""
     accounts = read(path)
     key = url_key(url)
-    saved = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    saved = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     accounts.accounts[key] = {"token": token, "saved": saved}
     if make_default or accounts.default is None:
         accounts.default = key

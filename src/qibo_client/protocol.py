@@ -25,7 +25,7 @@ from qibo_client.errors import UnknownJobStatusError
 # -- job statuses ------------------------------------------------------------------------------
 
 
-class Status(str, enum.Enum):
+class Status(str, enum.Enum):  # noqa: UP042 - StrEnum would change str(status), public since 0.1
     """A job's status as the protocol spells it (compared case-insensitively by clients)."""
 
     QUEUEING = "queueing"

@@ -4,7 +4,7 @@ circuit drawing's limits, and the numbers shown to people."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from server_helpers import BELL, qasm
 
@@ -64,7 +64,7 @@ def test_a_circuit_is_drawn_by_qibo_and_a_wide_one_described() -> None:
 
 
 def test_times_read_as_people_say_them() -> None:
-    now = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
     assert age((now - timedelta(seconds=42)).isoformat(), now) == "42 s"
     assert age((now - timedelta(minutes=3, seconds=5)).isoformat(), now) == "3 min"

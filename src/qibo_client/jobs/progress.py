@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from qibo_client.protocol import ESTIMATE_KEYS, QUEUE_POSITION_KEYS, first_of
 
 if TYPE_CHECKING:  # pragma: no cover
-    from typing_extensions import Self
+    from typing import Self
 
 #: Environment switch: "0"/"false"/"off" disables, "1"/"true"/"on" forces.
 PROGRESS_ENV = "QIBO_CLIENT_PROGRESS"

@@ -17,7 +17,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from qibo_client.protocol import DEFAULT_PROJECT
 from qibo_client.server.accounts import (
@@ -33,7 +33,7 @@ from qibo_client.server.accounts import (
 
 def now_iso() -> str:
     """UTC now as ISO 8601 with milliseconds (what ``dateutil.parser.isoparse`` reads)."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,7 @@ class Runner:
             event = self._waiters[pid] = asyncio.Event()
         try:
             await asyncio.wait_for(event.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         finally:
             if self._waiters.get(pid) is event and event.is_set():

@@ -13,7 +13,7 @@ With the default 0 none of this runs (the server checks the setting once per ans
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from qibo_client.protocol import Status
 
@@ -32,7 +32,7 @@ SETTLE_SECONDS = 0.002
 
 def age(created_at: str) -> float:
     """Seconds since a job's creation (its ``created_at``, ISO 8601 with a time zone)."""
-    return (datetime.now(timezone.utc) - datetime.fromisoformat(created_at)).total_seconds()
+    return (datetime.now(UTC) - datetime.fromisoformat(created_at)).total_seconds()
 
 
 def staged(status: str, created_at: str, stage_seconds: float) -> str:

@@ -48,7 +48,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from qibo_client.protocol import Status, sql_terminal_list
@@ -245,7 +245,7 @@ class Store(AccountRecords):
     def insert_jobs(self, jobs: Sequence[NewJob]) -> list[str]:
         """Store queued jobs in one transaction (all or none) and return their pids in order."""
         stamp = now_iso()
-        now = datetime.now(timezone.utc).timestamp()
+        now = datetime.now(UTC).timestamp()
         pids = [str(uuid.uuid4()) for _ in jobs]
         rows = [
             (
@@ -291,7 +291,7 @@ class Store(AccountRecords):
         ).fetchone()
         if row is None:
             return None
-        cutoff = (datetime.now(timezone.utc) - IDEMPOTENCY_WINDOW).timestamp()
+        cutoff = (datetime.now(UTC) - IDEMPOTENCY_WINDOW).timestamp()
         if row["idem_at"] >= cutoff:
             return str(row["pid"])
         self._db.execute("UPDATE jobs SET idem_key=NULL WHERE pid=?", (row["pid"],))
@@ -309,7 +309,7 @@ class Store(AccountRecords):
         ).fetchall()
         if not rows:
             return None
-        cutoff = (datetime.now(timezone.utc) - IDEMPOTENCY_WINDOW).timestamp()
+        cutoff = (datetime.now(UTC) - IDEMPOTENCY_WINDOW).timestamp()
         if rows[0]["idem_at"] >= cutoff:
             return [str(row["pid"]) for row in rows]
         self._db.executemany(

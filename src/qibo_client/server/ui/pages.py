@@ -8,7 +8,7 @@ no page loads anything from elsewhere: the view works on a machine with no netwo
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ def age(iso: str | None, now: datetime | None = None) -> str:
     """How long ago an ISO 8601 time was, in the largest unit that fits (``3 min``)."""
     if not iso:
         return ""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     seconds = max(0.0, (now - datetime.fromisoformat(iso)).total_seconds())
     for unit, size in (("d", 86_400), ("h", 3600), ("min", 60)):
         if seconds >= size:

@@ -128,7 +128,7 @@ class DaskExecutor:
         self._wake = wake
         try:
             await asyncio.to_thread(self._connect)
-        except (OSError, asyncio.TimeoutError) as err:
+        except (TimeoutError, OSError) as err:
             raise RuntimeError(
                 f"cannot reach the Dask scheduler at {self.address} ({err}); start it first "
                 "(`dask scheduler`) or check the address"
