@@ -5,13 +5,14 @@ the official clients' interpreters (each in a venv of its own, see ``benchmarks/
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from server_helpers import Api, official_env, session_for
 
-from qibo_client.server import LocalCluster
+from qibo_client.server import LocalCluster, local_cluster
 
 
 @pytest.fixture
@@ -46,3 +47,17 @@ def tii_quantum_python() -> Path:
     if not tii.available:
         pytest.fail(f"tii-quantum's venv could not be built: {tii.reason}")
     return Path(tii.python)
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[LocalCluster]:
+    """A server of one worker for the module's tests (the web view's and the metrics')."""
+    with local_cluster(workers=1) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def stalled() -> Iterator[LocalCluster]:
+    """A server that queues jobs and runs none: a job stays queued as long as a test needs."""
+    with local_cluster(workers=0) as cluster:
+        yield cluster

@@ -7,14 +7,12 @@ tests ran, not the session's.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
-import pytest
 import requests
+import web_helpers
 from prometheus_client.parser import text_string_to_metric_families
-from server_helpers import BELL
 
-from qibo_client.server import LocalCluster, local_cluster
+from qibo_client.server import LocalCluster
 from qibo_client.server.api.metrics import UNMATCHED
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -43,30 +41,8 @@ def total(samples: Samples, name: str, **labels: str) -> float:
 
 
 def submit(cluster: LocalCluster, wait: bool) -> str:
-    headers = {"x-api-token": cluster.token}
-    if wait:
-        headers["Prefer"] = "wait=30"
-    answer = requests.post(
-        f"{cluster.url}/api/jobs/",
-        json={"circuit": BELL, "nshots": 100, "device": "sim", "project": "personal"},
-        headers=headers,
-        timeout=60,
-    )
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["pid"])
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[LocalCluster]:
-    with local_cluster(workers=1) as cluster:
-        yield cluster
-
-
-@pytest.fixture(scope="module")
-def stalled() -> Iterator[LocalCluster]:
-    """A server that queues jobs and runs none."""
-    with local_cluster(workers=0) as cluster:
-        yield cluster
+    """A Bell job of the server's own user, held until it ends when ``wait``."""
+    return web_helpers.submit(cluster, cluster.token, wait=wait)
 
 
 def test_jobs_that_ran_are_counted_timed_and_their_requests_counted_by_route(

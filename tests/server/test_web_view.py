@@ -19,7 +19,7 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 from web_helpers import api_status, submit
 
-from qibo_client.server import LocalCluster, local_cluster
+from qibo_client.server import LocalCluster
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: Headless, and nothing the browser would fetch on its own (updates, sync, safe browsing).
@@ -60,19 +60,6 @@ def page(browser: Any) -> Iterator[Any]:
     yield opened
     context.close()
     assert dialogs == [], "a page ran a script it was not meant to"
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[LocalCluster]:
-    with local_cluster(workers=1) as cluster:
-        yield cluster
-
-
-@pytest.fixture(scope="module")
-def stalled() -> Iterator[LocalCluster]:
-    """A server that queues jobs and runs none: a job stays queued as long as a test needs."""
-    with local_cluster(workers=0) as cluster:
-        yield cluster
 
 
 def new_user(cluster: LocalCluster) -> str:
